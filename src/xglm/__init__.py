@@ -1,0 +1,67 @@
+"""xglm: generalized linear models on JAX, with formulas and labelled data.
+
+xglm computes in float64 by default and therefore enables JAX's 64-bit mode on import.
+"""
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+from . import errors  # noqa: E402
+from ._families import (  # noqa: E402
+    Bernoulli,
+    Binomial,
+    Family,
+    Gamma,
+    Gaussian,
+    InverseGaussian,
+    NegativeBinomial,
+    Poisson,
+)
+from ._links import (  # noqa: E402
+    CLogLog,
+    Identity,
+    Inverse,
+    InverseSquared,
+    Link,
+    Log,
+    Logit,
+    Probit,
+    Softplus,
+    Sqrt,
+)
+from ._model import GLM, PopulationGLM  # noqa: E402
+from ._penalties import ElasticNet, GroupLasso, Lasso, Regularizer, Ridge, UnRegularized  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GLM",
+    "PopulationGLM",
+    "Family",
+    "Gaussian",
+    "Poisson",
+    "Binomial",
+    "Bernoulli",
+    "Gamma",
+    "InverseGaussian",
+    "NegativeBinomial",
+    "Link",
+    "Identity",
+    "Log",
+    "Logit",
+    "Probit",
+    "CLogLog",
+    "Inverse",
+    "InverseSquared",
+    "Sqrt",
+    "Softplus",
+    "Regularizer",
+    "UnRegularized",
+    "Ridge",
+    "Lasso",
+    "ElasticNet",
+    "GroupLasso",
+    "errors",
+    "__version__",
+]

@@ -1,0 +1,167 @@
+"""Translation in for arrays and plain pytrees (dict, list, tuple, nested).
+
+Every leaf is an array whose first axis is the sample axis; its remaining axes are its
+features. Leaves are flattened in the user's order and concatenated column-wise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import DesignError, ResponseError
+from ._layout import Layout, flatten_pytree
+
+__all__ = ["Design", "Response", "design_from_arrays", "response_from_array", "check_finite"]
+
+
+@dataclass
+class Design:
+    """A design matrix with its labels.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    layout : Layout
+        How columns map back to the user's structure and labels.
+    sample_dim : str or None
+        Name of the sample dimension for labelled input.
+    sample_coords : object
+        Sample labels (a pandas Index) for labelled input.
+    spec : object
+        What is needed to rebuild the design on new data (formula ModelSpec, ...).
+    offset : ndarray or None
+        An offset found in the input (e.g. ``offset(...)`` in a formula).
+    """
+
+    X: np.ndarray
+    layout: Layout
+    sample_dim: str | None = None
+    sample_coords: Any = None
+    spec: Any = None
+    offset: np.ndarray | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def n_samples(self) -> int:
+        return self.X.shape[0]
+
+
+@dataclass
+class Response:
+    """The response with its labels: ``y`` is ``(n,)`` or ``(n, k)``."""
+
+    y: np.ndarray
+    name: str | None = None
+    neuron_labels: tuple | None = None
+    neuron_dim: str = "neuron"
+    sample_coords: Any = None
+    attrs: dict = field(default_factory=dict)
+
+
+def _to_numpy(value, what) -> np.ndarray:
+    if hasattr(value, "dtype") and str(getattr(value, "dtype", "")) in ("object",):
+        raise DesignError(
+            f"{what}: got an object array; expected numbers. Fix: convert it with "
+            "np.asarray(..., dtype=float)."
+        )
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise DesignError(
+            f"{what}: got {type(value).__name__} that cannot be converted to numbers "
+            f"({exc}). Fix: pass numeric arrays, a DataFrame with numeric columns, or use "
+            "a formula for categorical variables."
+        ) from exc
+    return arr
+
+
+def check_finite(arr: np.ndarray, what: str, labels=None) -> None:
+    """Raise naming the offending columns when ``arr`` holds NaN or inf."""
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        if arr.ndim == 2 and labels is not None:
+            cols = [labels[j] for j in np.flatnonzero(bad.any(axis=0))]
+            where = f" in column(s) {cols[:10]}"
+        else:
+            where = ""
+        n_nan = int(np.isnan(arr).sum())
+        n_inf = int(bad.sum()) - n_nan
+        raise DesignError(
+            f"{what}: found {n_nan} NaN and {n_inf} infinite value(s){where}; expected "
+            "finite numbers. Fix: remove or impute those rows (formula and labelled "
+            "input also accept na_action='drop')."
+        )
+
+
+def design_from_arrays(X) -> Design:
+    """Build a :class:`Design` from a 2-D array or a pytree of arrays."""
+    if isinstance(X, (dict, list, tuple)):
+        if len(X) == 0:
+            raise DesignError("X: got an empty container; expected at least one array.")
+        leaves, names, structure = flatten_pytree(X)
+        arrays = [_to_numpy(leaf, f"X[{name!r}]") for leaf, name in zip(leaves, names)]
+        ns = {a.shape[0] if a.ndim else None for a in arrays}
+        for a, name in zip(arrays, names):
+            if a.ndim == 0:
+                raise DesignError(
+                    f"X[{name!r}]: got a scalar; expected an array whose first axis is "
+                    "the sample axis. Fix: pass shape (n_samples,) or (n_samples, n_features)."
+                )
+        if len(ns) != 1:
+            sizes = {name: a.shape[0] for a, name in zip(arrays, names)}
+            raise DesignError(
+                f"X: the leaves have different numbers of samples {sizes}; expected the "
+                "same first-axis length for every leaf. Fix: align the predictors in time."
+            )
+        n = arrays[0].shape[0]
+        shapes = tuple(a.shape[1:] for a in arrays)
+        mat = np.concatenate([a.reshape(n, -1) for a in arrays], axis=1)
+        layout = Layout("pytree", tuple(names), shapes, structure)
+    else:
+        mat = _to_numpy(X, "X")
+        if mat.ndim != 2:
+            raise DesignError(
+                f"X: got an array with {mat.ndim} dimension(s) (shape {mat.shape}); "
+                "expected 2 dimensions (n_samples, n_features). Fix: reshape, e.g. "
+                "X.reshape(-1, 1) for one feature, or pass a dict of named arrays."
+            )
+        layout = Layout("array", ("x",), ((mat.shape[1],),), ("leaf",))
+    if mat.shape[0] == 0:
+        raise DesignError("X: got 0 samples; expected at least one row.")
+    check_finite(mat, "X", layout.feature_labels)
+    return Design(np.ascontiguousarray(mat), layout)
+
+
+def response_from_array(y, population: bool) -> Response:
+    """Validate the shape of ``y`` and wrap it as a :class:`Response`."""
+    try:
+        arr = np.asarray(y, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ResponseError(
+            f"y: got {type(y).__name__} that cannot be converted to numbers. Fix: pass a "
+            "numeric array."
+        ) from exc
+    if population:
+        if arr.ndim != 2:
+            raise ResponseError(
+                f"y: got shape {arr.shape}; PopulationGLM expects 2 dimensions "
+                "(n_samples, n_neurons). Fix: stack neurons as columns, or use GLM for "
+                "one neuron."
+            )
+    else:
+        if arr.ndim == 2 and arr.shape[1] == 1:
+            arr = arr[:, 0]
+        if arr.ndim != 1:
+            raise ResponseError(
+                f"y: got shape {arr.shape}; GLM expects 1 dimension (n_samples,). Fix: "
+                "pass one neuron, or use PopulationGLM for (n_samples, n_neurons)."
+            )
+    if not np.all(np.isfinite(arr)):
+        raise ResponseError(
+            f"y: found {int((~np.isfinite(arr)).sum())} NaN or infinite value(s); expected "
+            "finite numbers. Fix: remove or impute those samples."
+        )
+    return Response(arr)

@@ -1,0 +1,416 @@
+"""Exponential-family distributions as immutable equinox modules.
+
+Each family knows its variance function, unit deviance, full log-likelihood with all
+constants (R's conventions, so ``loglik_`` and ``aic_`` equal R's ``logLik``/``AIC``),
+starting values, the support of ``y`` and how to sample. Non-canonical links work
+everywhere (the solvers use Fisher scoring with the link's derivative).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import gammaln, xlogy
+
+from ._links import Link, get_link
+from .errors import ResponseError, XglmError
+
+__all__ = [
+    "Family",
+    "Gaussian",
+    "Poisson",
+    "Binomial",
+    "Bernoulli",
+    "Gamma",
+    "InverseGaussian",
+    "NegativeBinomial",
+    "get_family",
+    "FAMILY_NAMES",
+]
+
+
+def _xlogx_ratio(y, mu):
+    """``y * log(y / mu)`` with the convention ``0 log 0 = 0``."""
+    return xlogy(y, y) - xlogy(y, mu)
+
+
+class Family(eqx.Module):
+    """Abstract exponential-dispersion family with a link."""
+
+    link: Link
+    name: ClassVar[str]
+    estimates_scale: ClassVar[bool] = False
+
+    def __check_init__(self):
+        if not isinstance(self.link, Link):
+            raise XglmError(f"link: got {self.link!r}; expected an xglm link object or name.")
+
+    # --- to be provided by subclasses -----------------------------------------
+    def variance(self, mu):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def unit_deviance(self, y, mu):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def log_likelihood(self, y, mu, w, scale):  # pragma: no cover - abstract
+        """Sum of the log-likelihood contributions with R's weight conventions."""
+        raise NotImplementedError
+
+    def check_y(self, y: np.ndarray, w: np.ndarray | None = None) -> None:
+        """Raise :class:`~xglm.errors.ResponseError` if ``y`` is outside the support."""
+
+    def mu_start(self, y, w):
+        return y
+
+    def sample(self, key, mu, scale, w):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # --- shared ---------------------------------------------------------------
+    def deviance(self, y, mu, w):
+        return jnp.sum(w * self.unit_deviance(y, mu), axis=0)
+
+    def r_scale(self, dev, w):
+        """The dispersion R plugs into ``family$aic``."""
+        return jnp.ones_like(dev)
+
+    def n_extra_params(self) -> int:
+        """Parameters beyond the coefficients counted by R's ``logLik`` (dispersion)."""
+        return 1 if self.estimates_scale else 0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(link={self.link.name!r})"
+
+
+def _nonneg_check(name, y, integer=False):
+    bad = ~np.isfinite(y) | (y < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad.ravel())[0])
+        raise ResponseError(
+            f"y: the {name} family needs non-negative values; got {int(bad.sum())} "
+            f"invalid value(s) (first: {y.ravel()[i]!r} at position {i}). Fix: pass "
+            f"counts >= 0 or choose another family."
+        )
+    if integer and not np.all(np.mod(y, 1) == 0):
+        i = int(np.flatnonzero(np.mod(y.ravel(), 1) != 0)[0])
+        raise ResponseError(
+            f"y: the {name} family needs integer counts; got a non-integer value "
+            f"{y.ravel()[i]!r} at position {i}. Fix: pass spike counts (integers), "
+            "or use family='gaussian' / 'gamma' for continuous responses."
+        )
+
+
+class Gaussian(Family):
+    """Normal distribution; canonical link ``identity``."""
+
+    name = "gaussian"
+    estimates_scale: ClassVar[bool] = True
+
+    def __init__(self, link: str | Link = "identity"):
+        self.link = get_link(link)
+
+    def variance(self, mu):
+        return jnp.ones_like(mu)
+
+    def unit_deviance(self, y, mu):
+        return (y - mu) ** 2
+
+    def r_scale(self, dev, w):
+        return dev / jnp.sum(w > 0, axis=0)
+
+    def log_likelihood(self, y, mu, w, scale):
+        pos = w > 0
+        safe_w = jnp.where(pos, w, 1.0)
+        ll = -0.5 * (w * (y - mu) ** 2 / scale + jnp.log(2 * jnp.pi * scale / safe_w))
+        return jnp.sum(jnp.where(pos, ll, 0.0), axis=0)
+
+    def check_y(self, y, w=None):
+        pass
+
+    def mu_start(self, y, w):
+        return y
+
+    def sample(self, key, mu, scale, w):
+        return mu + jnp.sqrt(scale / w) * jax.random.normal(key, mu.shape, mu.dtype)
+
+
+class Poisson(Family):
+    """Poisson counts; canonical link ``log`` (``softplus`` is common for rates)."""
+
+    name = "poisson"
+
+    def __init__(self, link: str | Link = "log"):
+        self.link = get_link(link)
+
+    def variance(self, mu):
+        return mu
+
+    def unit_deviance(self, y, mu):
+        return 2.0 * (_xlogx_ratio(y, mu) - (y - mu))
+
+    def log_likelihood(self, y, mu, w, scale):
+        return jnp.sum(w * (xlogy(y, mu) - mu - gammaln(y + 1.0)), axis=0)
+
+    def check_y(self, y, w=None):
+        _nonneg_check("poisson", y, integer=True)
+
+    def mu_start(self, y, w):
+        return y + 0.1
+
+    def sample(self, key, mu, scale, w):
+        return jax.random.poisson(key, mu, mu.shape).astype(mu.dtype)
+
+
+class Binomial(Family):
+    """Binomial proportions ``y`` in [0, 1] with ``sample_weight`` = number of trials.
+
+    With unit weights this is the Bernoulli family. Canonical link ``logit``.
+    """
+
+    name = "binomial"
+
+    def __init__(self, link: str | Link = "logit"):
+        self.link = get_link(link)
+
+    def variance(self, mu):
+        return mu * (1.0 - mu)
+
+    def unit_deviance(self, y, mu):
+        return 2.0 * (_xlogx_ratio(y, mu) + _xlogx_ratio(1.0 - y, 1.0 - mu))
+
+    def log_likelihood(self, y, mu, w, scale):
+        # R: sum over w > 0 of dbinom(round(w * y), round(w), mu, log = TRUE)
+        m = jnp.round(w)
+        k = jnp.round(w * y)
+        ll = (
+            gammaln(m + 1.0)
+            - gammaln(k + 1.0)
+            - gammaln(m - k + 1.0)
+            + xlogy(k, mu)
+            + xlogy(m - k, 1.0 - mu)
+        )
+        return jnp.sum(jnp.where(w > 0, ll, 0.0), axis=0)
+
+    def check_y(self, y, w=None):
+        bad = ~np.isfinite(y) | (y < 0) | (y > 1)
+        if bad.any():
+            i = int(np.flatnonzero(bad.ravel())[0])
+            raise ResponseError(
+                f"y: the {self.name} family needs values in [0, 1]; got "
+                f"{int(bad.sum())} value(s) outside (first: {y.ravel()[i]!r} at position "
+                f"{i}). Fix: pass 0/1 outcomes, or proportions successes/trials with "
+                "sample_weight=trials."
+            )
+
+    def mu_start(self, y, w):
+        return (w * y + 0.5) / (w + 1.0)
+
+    def sample(self, key, mu, scale, w):
+        n = jnp.round(w)
+        return jax.random.binomial(key, n, mu, mu.shape).astype(mu.dtype) / jnp.where(n > 0, n, 1.0)
+
+
+class Bernoulli(Binomial):
+    """Binary outcomes ``y`` in {0, 1}; the Binomial family with one trial."""
+
+    name = "bernoulli"
+
+
+class Gamma(Family):
+    """Gamma distribution for positive continuous ``y``; canonical link ``inverse``."""
+
+    name = "gamma"
+    estimates_scale: ClassVar[bool] = True
+
+    def __init__(self, link: str | Link = "inverse"):
+        self.link = get_link(link)
+
+    def variance(self, mu):
+        return mu**2
+
+    def unit_deviance(self, y, mu):
+        return 2.0 * (-jnp.log(y / mu) + (y - mu) / mu)
+
+    def r_scale(self, dev, w):
+        return dev / jnp.sum(w, axis=0)
+
+    def log_likelihood(self, y, mu, w, scale):
+        # R: sum(dgamma(y, 1/disp, scale = mu * disp, log = TRUE) * wt)
+        shape = 1.0 / scale
+        theta = mu * scale
+        ld = (shape - 1.0) * jnp.log(y) - y / theta - gammaln(shape) - shape * jnp.log(theta)
+        return jnp.sum(w * ld, axis=0)
+
+    def check_y(self, y, w=None):
+        bad = ~np.isfinite(y) | (y <= 0)
+        if bad.any():
+            i = int(np.flatnonzero(bad.ravel())[0])
+            raise ResponseError(
+                f"y: the gamma family needs strictly positive values; got "
+                f"{int(bad.sum())} value(s) <= 0 or non-finite (first: {y.ravel()[i]!r} "
+                f"at position {i}). Fix: remove or shift those rows, or use another family."
+            )
+
+    def sample(self, key, mu, scale, w):
+        shape = w / scale
+        return jax.random.gamma(key, shape, mu.shape, mu.dtype) * mu / shape
+
+
+class InverseGaussian(Family):
+    """Inverse Gaussian (Wald) for positive ``y``; canonical link ``inverse_squared``."""
+
+    name = "inverse_gaussian"
+    estimates_scale: ClassVar[bool] = True
+
+    def __init__(self, link: str | Link = "inverse_squared"):
+        self.link = get_link(link)
+
+    def variance(self, mu):
+        return mu**3
+
+    def unit_deviance(self, y, mu):
+        return (y - mu) ** 2 / (y * mu**2)
+
+    def r_scale(self, dev, w):
+        return dev / jnp.sum(w, axis=0)
+
+    def log_likelihood(self, y, mu, w, scale):
+        # R: -aic/2 with aic = sum(wt) (log(disp 2 pi) + 1) + 3 sum(log(y) wt), where the
+        # sum(wt) term is sum(wt (y-mu)^2 / (y mu^2)) / disp at R's dispersion.
+        quad = w * (y - mu) ** 2 / (y * mu**2) / scale
+        return -0.5 * jnp.sum(w * jnp.log(2 * jnp.pi * scale) + quad + 3 * w * jnp.log(y), axis=0)
+
+    def check_y(self, y, w=None):
+        bad = ~np.isfinite(y) | (y <= 0)
+        if bad.any():
+            i = int(np.flatnonzero(bad.ravel())[0])
+            raise ResponseError(
+                f"y: the inverse_gaussian family needs strictly positive values; got "
+                f"{int(bad.sum())} value(s) <= 0 or non-finite (first: {y.ravel()[i]!r} "
+                f"at position {i}). Fix: remove or shift those rows, or use another family."
+            )
+
+    def sample(self, key, mu, scale, w):
+        k1, k2 = jax.random.split(key)
+        lam = w / scale
+        nu = jax.random.normal(k1, mu.shape, mu.dtype) ** 2
+        x = (
+            mu
+            + mu**2 * nu / (2 * lam)
+            - mu / (2 * lam) * jnp.sqrt(4 * mu * lam * nu + mu**2 * nu**2)
+        )
+        u = jax.random.uniform(k2, mu.shape, mu.dtype)
+        return jnp.where(u <= mu / (mu + x), x, mu**2 / x)
+
+
+class NegativeBinomial(Family):
+    """Negative binomial counts with variance ``mu + alpha * mu**2``; link ``log``.
+
+    ``alpha`` is fixed when given as a number; ``alpha="estimate"`` estimates it by
+    maximum likelihood, alternating with the coefficients as R's ``MASS::glm.nb`` does
+    (``theta = 1 / alpha``).
+    """
+
+    name = "negative_binomial"
+    alpha: float | jax.Array = 1.0
+
+    def __init__(self, alpha: float | str = 1.0, link: str | Link = "log"):
+        self.link = get_link(link)
+        if isinstance(alpha, str):
+            if alpha != "estimate":
+                raise XglmError(
+                    f"alpha: got {alpha!r}; expected a positive number or 'estimate'. "
+                    "Fix: NegativeBinomial(alpha=1.0) or NegativeBinomial(alpha='estimate')."
+                )
+            self.alpha = float("nan")
+        else:
+            if not np.all(np.asarray(alpha) > 0):
+                raise XglmError(
+                    f"alpha: got {alpha!r}; expected a positive dispersion (variance is "
+                    "mu + alpha * mu**2). Fix: pass alpha > 0 or alpha='estimate'."
+                )
+            self.alpha = alpha
+
+    @property
+    def estimate_alpha(self) -> bool:
+        return isinstance(self.alpha, float) and np.isnan(self.alpha)
+
+    def variance(self, mu):
+        return mu + self.alpha * mu**2
+
+    def unit_deviance(self, y, mu):
+        a = self.alpha
+        return 2.0 * (_xlogx_ratio(y, mu) - (y + 1.0 / a) * (jnp.log1p(a * y) - jnp.log1p(a * mu)))
+
+    def log_likelihood(self, y, mu, w, scale):
+        theta = 1.0 / self.alpha
+        ll = (
+            gammaln(theta + y)
+            - gammaln(theta)
+            - gammaln(y + 1.0)
+            + theta * jnp.log(theta)
+            + xlogy(y, mu)
+            - (theta + y) * jnp.log(theta + mu)
+        )
+        return jnp.sum(w * ll, axis=0)
+
+    def n_extra_params(self) -> int:
+        return 1 if self.estimate_alpha else 0
+
+    def check_y(self, y, w=None):
+        _nonneg_check("negative_binomial", y, integer=True)
+
+    def mu_start(self, y, w):
+        return y + (y == 0) / 6.0
+
+    def sample(self, key, mu, scale, w):
+        k1, k2 = jax.random.split(key)
+        theta = 1.0 / self.alpha
+        lam = jax.random.gamma(k1, theta, mu.shape, mu.dtype) * mu / theta
+        return jax.random.poisson(k2, lam, mu.shape).astype(mu.dtype)
+
+    def __repr__(self) -> str:
+        a = "'estimate'" if self.estimate_alpha else f"{float(np.asarray(self.alpha)):g}"
+        return f"NegativeBinomial(alpha={a}, link={self.link.name!r})"
+
+
+_FAMILIES: dict[str, type[Family]] = {
+    "gaussian": Gaussian,
+    "normal": Gaussian,
+    "poisson": Poisson,
+    "binomial": Binomial,
+    "bernoulli": Bernoulli,
+    "logistic": Bernoulli,
+    "gamma": Gamma,
+    "inverse_gaussian": InverseGaussian,
+    "inversegaussian": InverseGaussian,
+    "negative_binomial": NegativeBinomial,
+    "negativebinomial": NegativeBinomial,
+}
+FAMILY_NAMES = (
+    "gaussian",
+    "poisson",
+    "binomial",
+    "bernoulli",
+    "gamma",
+    "inverse_gaussian",
+    "negative_binomial",
+)
+
+
+def get_family(family: str | Family) -> Family:
+    """Resolve a family name or object to a :class:`Family` instance."""
+    if isinstance(family, Family):
+        return family
+    if isinstance(family, str):
+        key = family.lower().replace("-", "_").replace(" ", "_")
+        if key in _FAMILIES:
+            return _FAMILIES[key]()
+    raise XglmError(
+        f"family: got {family!r}; expected one of {', '.join(map(repr, FAMILY_NAMES))} "
+        "or an xglm family object such as xglm.Poisson(link='softplus'). "
+        "Fix: pass a supported family name."
+    )

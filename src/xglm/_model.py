@@ -1,0 +1,620 @@
+"""The estimators: :class:`GLM` and :class:`PopulationGLM`, thin wrappers around the core.
+
+The estimator resolves strings to family/penalty objects once, translates the input
+into a :class:`~xglm._design.Design`, calls the jitted functional core
+:func:`~xglm._solvers.fit_arrays`, then computes R-style inference and translates the
+results back into the user's structure (arrays, pytrees or labelled xarray objects).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+from . import _results
+from ._design import Design, prepare, prepare_new
+from ._families import NegativeBinomial, get_family
+from ._inference import collinear_columns, covariance, fit_statistics, wald_table
+from ._negbin import theta_ml
+from ._penalties import get_regularizer
+from ._solvers import fit_arrays, resolve_solver
+from ._strength import resolve_penalty
+from .errors import ConvergenceWarning, DesignError, NotFittedError, RankDeficientError, XglmError
+
+__all__ = ["GLM", "PopulationGLM"]
+
+_DTYPES = {"float64": jnp.float64, "float32": jnp.float32}
+_SOLVER_KWARGS = {"tol", "maxiter"}
+
+
+class GLM:
+    """Generalized linear model for one neuron (or one response).
+
+    Parameters
+    ----------
+    family : str or Family, default "poisson"
+        ``"poisson"``, ``"gaussian"``, ``"binomial"``, ``"bernoulli"``, ``"gamma"``,
+        ``"inverse_gaussian"``, ``"negative_binomial"`` or a family object such as
+        ``xglm.Poisson(link="softplus")``.
+    regularizer : None, str or Regularizer
+        ``None``/``"UnRegularized"``, ``"Ridge"``, ``"Lasso"``, ``"ElasticNet"``,
+        ``"GroupLasso"`` or a regularizer object.
+    regularizer_strength : scalar, array, pytree, DataArray or tuple
+        See :mod:`xglm._strength` for every accepted form.
+    formula : str, optional
+        An R-style formula, e.g. ``"spikes ~ bs(position, df=8) + speed"``; then call
+        ``fit(data)``.
+    fit_intercept : bool, default True
+    solver : str, optional
+        ``"irls"``, ``"lbfgs"``, ``"bfgs"``, ``"nonlinear_cg"`` or ``"fista"``; ``None``
+        picks the fastest for the family, penalty and problem shape.
+    solver_kwargs : dict, optional
+        ``{"tol": ..., "maxiter": ...}``.
+    dtype : {"float64", "float32"}, default "float64"
+        Precision of the solve. Statistics are always computed in float64.
+    na_action : {"raise", "drop"}, default "raise"
+        Missing values in labelled input raise an error, or rows are dropped with a
+        warning.
+
+    Examples
+    --------
+    >>> import numpy as np, xglm
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(500, 2))
+    >>> y = rng.poisson(np.exp(0.5 + X @ [0.3, -0.2]))
+    >>> m = xglm.GLM().fit(X, y)
+    >>> bool(m.converged_)
+    True
+    >>> m.coef_.shape, m.intercept_.shape
+    ((2,), (1,))
+    """
+
+    _population = False
+
+    def __init__(
+        self,
+        family="poisson",
+        regularizer=None,
+        regularizer_strength=None,
+        formula=None,
+        fit_intercept=True,
+        solver=None,
+        solver_kwargs=None,
+        dtype="float64",
+        na_action="raise",
+    ):
+        self.family = family
+        self.regularizer = regularizer
+        self.regularizer_strength = regularizer_strength
+        self.formula = formula
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.solver_kwargs = solver_kwargs
+        self.dtype = dtype
+        self.na_action = na_action
+
+    # ------------------------------------------------------------------ sklearn API
+    @classmethod
+    def _get_param_names(cls):
+        import inspect
+
+        sig = inspect.signature(cls.__init__)
+        return [p for p in sig.parameters if p != "self"]
+
+    def get_params(self, deep: bool = True) -> dict:
+        """Parameters of this estimator (scikit-learn protocol)."""
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params):
+        """Set parameters (scikit-learn protocol); returns ``self``."""
+        valid = self._get_param_names()
+        for key, value in params.items():
+            if key not in valid:
+                raise XglmError(f"set_params: unknown parameter {key!r}; expected one of {valid}.")
+            setattr(self, key, value)
+        return self
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import Tags, TargetTags, InputTags, RegressorTags
+
+        return Tags(
+            estimator_type="regressor",
+            target_tags=TargetTags(required=True),
+            regressor_tags=RegressorTags(),
+            input_tags=InputTags(),
+        )
+
+    def __repr__(self) -> str:
+        defaults = GLM().get_params() if type(self) is GLM else type(self)().get_params()
+        items = []
+        for k, v in self.get_params().items():
+            dv = defaults.get(k)
+            same = False
+            try:
+                same = v is dv or (type(v) is type(dv) and v == dv)
+            except Exception:
+                same = False
+            if k == "family" or not same:
+                items.append(f"{k}={v!r}")
+        return f"{type(self).__name__}({', '.join(items)})"
+
+    def _repr_html_(self) -> str:
+        return _results.model_html(self)
+
+    # ------------------------------------------------------------------ resolution
+    def _resolved(self):
+        family = get_family(self.family)
+        reg = get_regularizer(self.regularizer)
+        if self.dtype not in _DTYPES:
+            raise XglmError(
+                f"dtype: got {self.dtype!r}; expected 'float64' or 'float32'. Fix: "
+                "dtype='float64' (default) or 'float32' for speed."
+            )
+        if self.na_action not in ("raise", "drop"):
+            raise XglmError(f"na_action: got {self.na_action!r}; expected 'raise' or 'drop'.")
+        kwargs = dict(self.solver_kwargs or {})
+        unknown = set(kwargs) - _SOLVER_KWARGS
+        if unknown:
+            raise XglmError(
+                f"solver_kwargs: unknown key(s) {sorted(unknown)}; expected keys among "
+                f"{sorted(_SOLVER_KWARGS)}. Fix: e.g. solver_kwargs={{'tol': 1e-8, 'maxiter': 500}}."
+            )
+        return family, reg, kwargs
+
+    def _feature_mask(self, design: Design, k) -> np.ndarray:
+        p = design.layout.n_features
+        return np.ones((p,) if k is None else (p, k))
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y=None, sample_weight=None, offset=None, init_params=None):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : array (n_samples, n_features), pytree of arrays, DataFrame, Dataset or data
+            for the formula.
+        y : array-like, optional
+            The response; omitted when a formula names it.
+        sample_weight : array-like (n_samples,), optional
+            Prior weights (R's ``weights=``); for Binomial proportions, the trials.
+        offset : array-like, optional
+            Added to the linear predictor (e.g. ``log(exposure)``).
+        init_params : (coef, intercept), optional
+            Starting values with the structure of ``coef_`` and ``intercept_``.
+
+        Returns
+        -------
+        self
+        """
+        family, reg, kwargs = self._resolved()
+        population = self._population
+        design, response = prepare(
+            X, y, formula=self.formula, population=population, na_action=self.na_action
+        )
+        yv = response.y
+        n = design.n_samples
+        if yv.shape[0] != n:
+            raise DesignError(
+                f"y: has {yv.shape[0]} samples but X has {n}; expected the same number of "
+                "rows. Fix: align X and y in time."
+            )
+        k = yv.shape[1] if population else None
+        w = self._weights(sample_weight, n, k, design)
+        off = self._offset(offset, design, n, k)
+        family.check_y(yv, w)
+        dtype = _DTYPES[self.dtype]
+        penalty = resolve_penalty(
+            reg,
+            self.regularizer_strength,
+            design.layout,
+            k,
+            dtype,
+            neuron_labels=response.neuron_labels,
+            short_names=design.extra.get("short_names"),
+        )
+        mask = self._feature_mask(design, k)
+        solver = resolve_solver(self.solver, penalty, design.layout.n_features)
+        tol = float(kwargs.get("tol", 1e-8 if solver == "irls" else 1e-9))
+        maxiter = int(kwargs.get("maxiter", 100 if solver == "irls" else 10000))
+        beta0, b0, from_start = self._init(init_params, design, k)
+
+        Xj = jnp.asarray(design.X, dtype)
+        args = dict(
+            X=Xj,
+            y=jnp.asarray(yv, dtype),
+            w=jnp.asarray(w, dtype),
+            offset=jnp.asarray(off, dtype),
+            mask=jnp.asarray(mask, dtype),
+        )
+
+        def run(fam, beta0, b0, from_start):
+            return fit_arrays(
+                args["X"],
+                args["y"],
+                args["w"],
+                args["offset"],
+                args["mask"],
+                fam,
+                penalty,
+                jnp.asarray(beta0, dtype),
+                jnp.asarray(b0, dtype),
+                from_start,
+                solver,
+                tol,
+                maxiter,
+                bool(self.fit_intercept),
+            )
+
+        if isinstance(family, NegativeBinomial) and family.estimate_alpha:
+            out, family = self._fit_negbin(run, family, args, beta0, b0, from_start, k)
+        else:
+            out = run(family, beta0, b0, from_start)
+
+        coef = np.asarray(out.coef, float)
+        intercept = np.atleast_1d(np.asarray(out.intercept, float))
+        converged = np.asarray(out.converged)
+        if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):
+            raise XglmError(
+                f"fit: the {solver!r} solver returned non-finite coefficients. Fix: scale "
+                "the predictors, add a Ridge penalty, or try solver='irls' with a larger "
+                "solver_kwargs['maxiter']."
+            )
+        if not np.all(converged):
+            which = "" if k is None else f" for {int((~converged).sum())} of {k} neurons"
+            warnings.warn(
+                f"The {solver!r} solver did not converge{which} within maxiter="
+                f"{maxiter} iterations. Fix: raise solver_kwargs['maxiter'], loosen "
+                "solver_kwargs['tol'], standardise the predictors, or add a penalty.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        self.family_ = family
+        self.regularizer_ = reg
+        self.solver_ = solver
+        self.penalty_ = penalty
+        self.design_ = design
+        self.response_ = response
+        self.feature_mask_ = mask
+        self._coef_flat = coef
+        self._intercept = intercept if self.fit_intercept else np.zeros_like(intercept)
+        self.n_iter_ = _scalar_or(np.asarray(out.n_iter), k)
+        self.converged_ = _scalar_or(converged, k)
+        self.objective_ = _scalar_or(np.asarray(out.objective, float), k)
+        self._compute_statistics(design, yv, w, off, mask, family, penalty, k)
+        return self
+
+    def _weights(self, sample_weight, n, k, design):
+        if sample_weight is None:
+            w = np.ones(n)
+        else:
+            w = np.asarray(sample_weight, dtype=float)
+            if w.ndim != 1 or w.shape[0] != n:
+                raise DesignError(
+                    f"sample_weight: got shape {w.shape}; expected ({n},), one weight per "
+                    "sample. Fix: pass a 1-D array of prior weights (trials for Binomial)."
+                )
+            if not np.all(np.isfinite(w)) or np.any(w < 0):
+                raise DesignError(
+                    "sample_weight: got negative or non-finite weight(s); expected finite "
+                    "weights >= 0. Fix: use 0 to exclude a sample."
+                )
+            if not np.any(w > 0):
+                raise DesignError("sample_weight: all weights are 0; expected some > 0.")
+        if k is not None:
+            w = np.repeat(w[:, None], k, axis=1)
+        return w
+
+    def _offset(self, offset, design, n, k):
+        off = design.offset
+        if offset is not None:
+            user = np.asarray(offset, dtype=float)
+            shape_ok = user.shape == (n,) or (k is not None and user.shape == (n, k))
+            if not shape_ok:
+                exp = f"({n},)" + (f" or ({n}, {k})" if k is not None else "")
+                raise DesignError(
+                    f"offset: got shape {user.shape}; expected {exp}. Fix: one value per "
+                    "sample on the linear-predictor scale (e.g. np.log(exposure))."
+                )
+            if not np.all(np.isfinite(user)):
+                raise DesignError(
+                    "offset: found NaN or infinite value(s); expected finite numbers. Fix: "
+                    "an exposure of 0 gives log(0) = -inf; drop those samples."
+                )
+            off = user if off is None else off + user
+        if off is None:
+            off = np.zeros(n)
+        if k is not None and off.ndim == 1:
+            off = np.repeat(off[:, None], k, axis=1)
+        return off
+
+    def _init(self, init_params, design, k):
+        p = design.layout.n_features
+        shape = (p,) if k is None else (p, k)
+        bshape = () if k is None else (k,)
+        if init_params is None:
+            return np.zeros(shape), np.zeros(bshape), True
+        if not isinstance(init_params, (tuple, list)) or len(init_params) != 2:
+            raise XglmError(
+                f"init_params: got {type(init_params).__name__}"
+                f"{' of length ' + str(len(init_params)) if hasattr(init_params, '__len__') else ''}; "
+                "expected a 2-tuple (coef, intercept). Fix: init_params=(coef, intercept)."
+            )
+        coef, icpt = init_params
+        flat = _results.flatten_coef(coef, design.layout, k, what="init_params[0]")
+        try:
+            b = np.asarray(icpt, dtype=float).reshape(-1)
+        except (TypeError, ValueError) as exc:
+            raise XglmError(
+                f"init_params[1]: got {icpt!r}; expected numbers. Fix: an array of shape "
+                f"({k or 1},)."
+            ) from exc
+        if b.shape != ((k or 1),):
+            raise XglmError(
+                f"init_params[1]: got shape {np.shape(icpt)}; expected ({k or 1},). Fix: "
+                "one intercept per neuron."
+            )
+        return flat, (b[0] if k is None else b), False
+
+    def _fit_negbin(self, run, family, args, beta0, b0, from_start, k):
+        if k is not None:
+            raise XglmError(
+                "family: NegativeBinomial(alpha='estimate') is supported for GLM only. Fix: "
+                "fit each neuron with GLM, or fix alpha for PopulationGLM."
+            )
+        y = np.asarray(args["y"])
+        w = np.asarray(args["w"])
+        fam = NegativeBinomial(alpha=1.0, link=family.link)
+        pois = get_family("poisson")
+        pois = type(pois)(link=family.link)
+        out = run(pois, beta0, b0, from_start)
+        theta = None
+        for _ in range(50):
+            mu = self._mu_of(out, args, fam)
+            theta, ok = theta_ml(y, mu, w, theta)
+            fam = NegativeBinomial(alpha=jnp.asarray(1.0 / theta), link=family.link)
+            new = run(fam, out.coef, out.intercept, False)
+            delta = float(jnp.max(jnp.abs(new.coef - out.coef))) if new.coef.size else 0.0
+            delta = max(delta, abs(float(new.intercept - out.intercept)))
+            out = new
+            if delta < 1e-10:
+                break
+        mu = self._mu_of(out, args, fam)
+        theta, _ = theta_ml(y, mu, w, theta)
+        fam = NegativeBinomial(alpha=1.0 / theta, link=family.link)
+        self.alpha_ = 1.0 / theta
+        self._alpha_estimated = True
+        return out, fam
+
+    @staticmethod
+    def _mu_of(out, args, fam):
+        eta = args["X"] @ out.coef + out.intercept + args["offset"]
+        return np.asarray(fam.link.inverse(eta))
+
+    # ------------------------------------------------------------------ statistics
+    def _compute_statistics(self, design, y, w, off, mask, family, penalty, k):
+        X64 = jnp.asarray(design.X, jnp.float64)
+        coef = jnp.asarray(self._coef_flat)
+        b = jnp.asarray(self._intercept if k is not None else self._intercept[0])
+        st = fit_statistics(
+            X64,
+            jnp.asarray(y),
+            jnp.asarray(w),
+            jnp.asarray(off),
+            jnp.asarray(mask),
+            family,
+            coef,
+            b,
+            bool(self.fit_intercept),
+        )
+        labels = ["Intercept"] + list(design.layout.feature_labels)
+        l2 = np.asarray(penalty.l2)
+        sparse = penalty.has_l1 or penalty.has_group
+        unpenalized = not np.any(l2) and not sparse
+        ks = range(1) if k is None else range(k)
+        covs, scales, dofs, ranks = [], [], [], []
+        extra = family.n_extra_params() + (1 if getattr(self, "_alpha_estimated", False) else 0)
+        for i in ks:
+            get = (lambda a: a) if k is None else (lambda a: a[i])
+            m = mask if k is None else mask[:, i]
+            c = self._coef_flat if k is None else self._coef_flat[:, i]
+            active = np.concatenate([[bool(self.fit_intercept)], m > 0])
+            if sparse:
+                active[1:] &= c != 0
+            info = get(st["info"])
+            if unpenalized:
+                groups = collinear_columns(info, active, labels)
+                if groups:
+                    who = "; ".join(" ~ ".join(g) for g in groups)
+                    raise RankDeficientError(
+                        f"X: the design is rank deficient; these columns are linearly "
+                        f"dependent: {who}. Fix: drop one column of each set, or add a "
+                        "Ridge penalty (regularizer='Ridge')."
+                    )
+            rank = int(active.sum())
+            nobs = float(get(st["nobs"]))
+            dof = nobs - rank
+            if family.estimates_scale:
+                scale = float(get(st["pearson_chi2"])) / dof if dof > 0 else np.nan
+            else:
+                scale = 1.0
+            l2i = l2 if k is None else l2[:, i]
+            l2_full = np.concatenate([[0.0], l2i])
+            cov = covariance(info, active, l2_full, float(get(st["sum_w"])), scale)
+            covs.append(cov)
+            scales.append(scale)
+            dofs.append(dof)
+            ranks.append(rank)
+        ll = np.asarray(st["loglik"], float)
+        nobs = np.asarray(st["nobs"], float)
+        npar = np.asarray(ranks, float) + extra
+        npar = npar[0] if k is None else npar
+        self._cov = covs[0] if k is None else np.stack(covs)
+        self.scale_ = _scalar_or(np.asarray(scales), k)
+        self.dof_resid_ = _scalar_or(np.asarray(dofs), k)
+        self.rank_ = _scalar_or(np.asarray(ranks), k)
+        self.deviance_ = _scalar_or(np.asarray(st["deviance"], float), k)
+        self.null_deviance_ = _scalar_or(np.asarray(st["null_deviance"], float), k)
+        self.pearson_chi2_ = _scalar_or(np.asarray(st["pearson_chi2"], float), k)
+        self.loglik_ = _scalar_or(ll, k)
+        self.null_loglik_ = _scalar_or(np.asarray(st["null_loglik"], float), k)
+        self.nobs_ = _scalar_or(nobs, k)
+        self.aic_ = -2 * self.loglik_ + 2 * npar
+        self.bic_ = -2 * self.loglik_ + np.log(self.nobs_) * npar
+
+    # ------------------------------------------------------------------ outputs
+    def _check_fitted(self, what="this method"):
+        if not hasattr(self, "_coef_flat"):
+            raise NotFittedError(
+                f"{type(self).__name__} is not fitted yet; call fit before using {what}."
+            )
+
+    @property
+    def coef_(self):
+        """Coefficients with the structure of ``X`` (array, pytree or DataArray)."""
+        self._check_fitted("coef_")
+        return _results.coef_out(self)
+
+    @property
+    def intercept_(self):
+        """Intercept: shape ``(1,)`` for GLM, ``(n_neurons,)`` for PopulationGLM."""
+        self._check_fitted("intercept_")
+        return _results.intercept_out(self)
+
+    def _linear_predictor(self, X, offset=None):
+        self._check_fitted("predict")
+        design = prepare_new(self.design_, X, na_action=self.na_action)
+        n = design.n_samples
+        k = self._n_neurons
+        off = self._offset(offset, design, n, k)
+        eta = design.X @ self._coef_flat + (
+            self._intercept if k is not None else self._intercept[0]
+        )
+        return design, eta + off
+
+    @property
+    def _n_neurons(self):
+        return self._coef_flat.shape[1] if self._coef_flat.ndim == 2 else None
+
+    def predict(self, X, offset=None, type="response"):
+        """Predicted mean (``type="response"``) or linear predictor (``type="link"``)."""
+        if type not in ("response", "link"):
+            raise XglmError(
+                f"type: got {type!r}; expected 'response' (the mean) or 'link' (the linear "
+                "predictor)."
+            )
+        design, eta = self._linear_predictor(X, offset)
+        out = eta if type == "link" else np.asarray(self.family_.link.inverse(jnp.asarray(eta)))
+        return _results.samples_out(self, design, np.asarray(out))
+
+    def score(self, X, y=None, sample_weight=None, offset=None, score_type="log-likelihood"):
+        """Goodness of fit on ``(X, y)``; higher is better for every score type.
+
+        ``score_type``: ``"log-likelihood"`` (mean per-observation log-likelihood, R's
+        conventions and the fitted dispersion), ``"deviance"`` (minus the mean unit
+        deviance), ``"pseudo-r2-McFadden"``, ``"pseudo-r2-Cohen"`` (deviance explained;
+        null model: intercept only, fitted on the training data).
+        Population fits return one value per neuron.
+        """
+        from ._scores import score_model
+
+        return score_model(self, X, y, sample_weight, offset, score_type)
+
+    def simulate(self, X, random_key=0, offset=None):
+        """Draw responses from the fitted model; returns ``(samples, mean)``."""
+        import jax
+
+        design, eta = self._linear_predictor(X, offset)
+        mu = self.family_.link.inverse(jnp.asarray(eta))
+        key = random_key if not isinstance(random_key, int) else jax.random.PRNGKey(random_key)
+        scale = jnp.asarray(self.scale_)
+        w = jnp.ones_like(mu)
+        sample = self.family_.sample(key, mu, scale, w)
+        return (
+            _results.samples_out(self, design, np.asarray(sample)),
+            _results.samples_out(self, design, np.asarray(mu)),
+        )
+
+    def cov_params(self):
+        """Covariance of (intercept, coefficients) as a labelled DataFrame (per neuron:
+        a DataArray with dims ``(neuron, parameter, parameter_2)``)."""
+        self._check_fitted("cov_params")
+        return _results.cov_out(self)
+
+    def summary(self, level: float = 0.95) -> pd.DataFrame:
+        """Coefficient table: ``coef, std_err, z, p_value, ci_lower, ci_upper``.
+
+        One row per parameter (per neuron), the intercept first. For families with an
+        estimated dispersion the statistic follows Student's t with ``dof_resid_``
+        degrees of freedom, as in R's ``summary.glm``.
+        """
+        self._check_fitted("summary")
+        return _results.summary_table(self, level)
+
+    @property
+    def bse_(self):
+        """Standard errors of (intercept, coefficients)."""
+        self._check_fitted("bse_")
+        cov = self._cov
+        return np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))
+
+
+class PopulationGLM(GLM):
+    """GLMs for a population of neurons fitted together (independent objectives).
+
+    ``y`` has shape ``(n_samples, n_neurons)``. ``feature_mask`` selects the
+    predictors of each neuron: an array ``(n_features, n_neurons)`` of 0/1, or a pytree
+    matching ``X`` with one flag per leaf per neuron (shape ``(n_neurons,)``). Masked
+    coefficients are exactly zero.
+
+    Examples
+    --------
+    >>> import numpy as np, xglm
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(100, 3))
+    >>> W = np.array([[0.5, 0.0], [-0.5, -0.5], [0.0, 1.0]])
+    >>> y = rng.poisson(np.exp(X @ W))
+    >>> mask = np.array([[1, 0], [1, 1], [0, 1]])
+    >>> xglm.PopulationGLM(feature_mask=mask).fit(X, y).coef_.shape
+    (3, 2)
+    """
+
+    _population = True
+
+    def __init__(
+        self,
+        family="poisson",
+        regularizer=None,
+        regularizer_strength=None,
+        formula=None,
+        fit_intercept=True,
+        solver=None,
+        solver_kwargs=None,
+        dtype="float64",
+        na_action="raise",
+        feature_mask=None,
+    ):
+        super().__init__(
+            family=family,
+            regularizer=regularizer,
+            regularizer_strength=regularizer_strength,
+            formula=formula,
+            fit_intercept=fit_intercept,
+            solver=solver,
+            solver_kwargs=solver_kwargs,
+            dtype=dtype,
+            na_action=na_action,
+        )
+        self.feature_mask = feature_mask
+
+    def _feature_mask(self, design: Design, k) -> np.ndarray:
+        return _results.feature_mask_array(self.feature_mask, design.layout, k)
+
+
+def _scalar_or(arr: np.ndarray, k):
+    arr = np.asarray(arr)
+    if k is None:
+        return arr.reshape(-1)[0].item() if arr.dtype != bool else bool(arr.reshape(-1)[0])
+    return arr.reshape(k)

@@ -1,0 +1,85 @@
+"""The one objective, for one neuron, as pure JAX.
+
+    objective(beta, b) = (1 / sum w) sum_i w_i d(y_i, mu_i) / 2 + P(beta),
+    mu = g^-1(offset + X beta + b).
+
+A :class:`Problem` holds the arrays of one neuron's fit (``X`` is shared by every
+neuron of a population). Nothing in here knows about labels.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from .._families import Family
+from .._penalties import PenaltyArrays
+
+__all__ = ["Problem", "SolverOutput"]
+
+
+class Problem(eqx.Module):
+    """Arrays of one neuron's fit; ``mask`` is the feature mask (1 = used)."""
+
+    X: jax.Array
+    y: jax.Array
+    w: jax.Array
+    offset: jax.Array
+    mask: jax.Array
+    family: Family
+    penalty: PenaltyArrays
+    fit_intercept: bool = eqx.field(static=True, default=True)
+
+    @property
+    def sum_w(self):
+        return jnp.sum(self.w)
+
+    def eta(self, beta, b):
+        return self.X @ (beta * self.mask) + b + self.offset
+
+    def loss_from_eta(self, eta):
+        mu = self.family.link.inverse(eta)
+        return 0.5 * jnp.sum(self.w * self.family.unit_deviance(self.y, mu)) / self.sum_w
+
+    def smooth(self, beta, b):
+        """Loss plus the smooth (l2) part of the penalty."""
+        beta = beta * self.mask
+        return self.loss_from_eta(self.eta(beta, b)) + 0.5 * jnp.sum(self.penalty.l2 * beta**2)
+
+    def objective(self, beta, b):
+        """The full penalized objective."""
+        return self.loss_from_eta(self.eta(beta, b)) + self.penalty.value(beta * self.mask)
+
+    def null_start(self):
+        """``beta = 0`` and the intercept at the link of the weighted mean of ``y``."""
+        p = self.X.shape[1]
+        beta = jnp.zeros((p,), self.X.dtype)
+        if not self.fit_intercept:
+            return beta, jnp.zeros((), self.X.dtype)
+        ybar = jnp.sum(self.w * self.y) / self.sum_w
+        mu0 = self.family.mu_start(ybar, jnp.ones_like(ybar))
+        b = self.family.link.link(mu0) - jnp.sum(self.w * self.offset) / self.sum_w
+        b = jnp.where(jnp.isfinite(b), b, 0.0)
+        return beta, b.astype(self.X.dtype)
+
+    def working(self, eta):
+        """IRLS working weights and response (offset removed) at ``eta``."""
+        mu = self.family.link.inverse(eta)
+        d = self.family.link.inverse_deriv(eta)
+        var = self.family.variance(mu)
+        wk = self.w * d**2 / var
+        z = eta - self.offset + (self.y - mu) / d
+        wk = jnp.where(jnp.isfinite(wk) & jnp.isfinite(z), wk, 0.0)
+        z = jnp.where(jnp.isfinite(z), z, 0.0)
+        return wk, z
+
+
+class SolverOutput(eqx.Module):
+    """What every solver returns for one neuron."""
+
+    coef: jax.Array
+    intercept: jax.Array
+    n_iter: jax.Array
+    converged: jax.Array
+    objective: jax.Array

@@ -1,0 +1,417 @@
+"""Regularizer strengths: every accepted form, broadcast to per-feature (per-neuron) arrays.
+
+Accepted forms (for ``p`` features and, in population fits, ``k`` neurons):
+
+* a scalar;
+* an array: ``(p,)`` per feature, ``(k,)`` per neuron (when ``k != p``), ``(p, k)``,
+  or anything that broadcasts to ``(p, k)`` such as ``(1, k)``;
+* a pytree matching ``X`` (dict with the same keys, list/tuple with the same length),
+  each leaf a scalar, an array of the leaf's feature shape, that shape plus ``(k,)``,
+  or ``(k,)``; for labelled input, a dict keyed by term names (or short labels);
+* an ``xarray.DataArray`` with dims among ``feature``, ``term`` and ``neuron``,
+  aligned by label;
+* for ElasticNet, ``(strength, ratio)`` with each part in any of the forms above;
+* for GroupLasso, one strength per group: scalar, list/array in group order,
+  ``(G, k)``, or a dict keyed by group (leaf) name.
+"""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Number
+
+import jax.numpy as jnp
+import numpy as np
+
+from ._design._layout import Layout, flatten_pytree
+from ._penalties import (
+    ElasticNet,
+    GroupLasso,
+    Lasso,
+    PenaltyArrays,
+    Regularizer,
+    Ridge,
+    UnRegularized,
+)
+from .errors import PenaltyError
+
+__all__ = ["resolve_penalty", "group_index_from"]
+
+
+def _is_scalar(v) -> bool:
+    return isinstance(v, Number) or (hasattr(v, "shape") and np.ndim(v) == 0)
+
+
+def _as_float(v, what) -> np.ndarray:
+    try:
+        arr = np.asarray(v, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise PenaltyError(
+            f"{what}: got {v!r}; expected numbers (a scalar, array or pytree of them). "
+            "Fix: pass numeric strengths."
+        ) from exc
+    return arr
+
+
+def _broadcast_leaf(arr, shape, k, what, name) -> np.ndarray:
+    """Broadcast a strength for one leaf of feature shape ``shape`` to ``(size, k|1)``."""
+    size = int(np.prod(shape)) if shape else 1
+    kk = k or 1
+    if arr.ndim == 0:
+        return np.full((size, kk), float(arr))
+    if arr.shape == tuple(shape):
+        return np.repeat(arr.reshape(size, 1), kk, axis=1)
+    if k is not None and arr.shape == tuple(shape) + (k,):
+        return arr.reshape(size, k)
+    if k is not None and arr.shape == (k,):
+        return np.repeat(arr.reshape(1, k), size, axis=0)
+    expected = f"a scalar or shape {tuple(shape)}"
+    if k is not None:
+        expected += f", {tuple(shape) + (k,)} or ({k},) (per neuron)"
+    raise PenaltyError(
+        f"{what}: the entry for {name!r} has shape {arr.shape}; expected {expected} "
+        f"to match the {size} coefficient(s) of {name!r}. Fix: give one strength per "
+        "coefficient of that term, or a single number."
+    )
+
+
+def _from_dataarray(da, layout: Layout, k, neuron_labels, what) -> np.ndarray:
+    dims = set(da.dims)
+    allowed = {"feature", "term", "neuron"}
+    if not dims <= allowed or ("feature" in dims and "term" in dims):
+        raise PenaltyError(
+            f"{what}: got a DataArray with dims {da.dims}; expected dims among "
+            "('feature' or 'term', 'neuron'). Fix: label strengths by feature, by term "
+            "and/or by neuron."
+        )
+    if "neuron" in dims:
+        if k is None:
+            raise PenaltyError(
+                f"{what}: got a DataArray with a 'neuron' dim for a single-neuron fit. "
+                "Fix: drop the neuron dim or use PopulationGLM."
+            )
+        if neuron_labels is not None and "neuron" in da.coords:
+            want = list(neuron_labels)
+            have = list(da.coords["neuron"].values)
+            if sorted(map(str, have)) != sorted(map(str, want)):
+                raise PenaltyError(
+                    f"{what}: neuron labels {have} do not match the response's neurons "
+                    f"{want}. Fix: give one strength per neuron of y, labelled alike."
+                )
+            da = da.sel(neuron=want)
+    if "feature" in dims:
+        have = [str(v) for v in da.coords["feature"].values] if "feature" in da.coords else None
+        want = list(layout.feature_labels)
+        if have is not None:
+            if sorted(have) != sorted(want):
+                raise PenaltyError(
+                    f"{what}: feature labels {have} do not match the design's features "
+                    f"{want}. Fix: label strengths with the design's feature labels."
+                )
+            da = da.sel(feature=want)
+    if "term" in dims:
+        have = [str(v) for v in da.coords["term"].values]
+        missing = [n for n in layout.names if n not in have]
+        if missing:
+            raise PenaltyError(
+                f"{what}: no strength for term(s) {missing}; got terms {have}. "
+                "Fix: give a strength for every term."
+            )
+        da = da.sel(term=list(layout.term_of_feature))
+    order = [d for d in ("feature", "term", "neuron") if d in dims]
+    arr = np.asarray(da.transpose(*order).values, dtype=float)
+    if "neuron" in dims and not ({"feature", "term"} & dims):
+        arr = np.broadcast_to(arr[None, :], (layout.n_features, k))
+    elif "neuron" not in dims:
+        arr = np.repeat(arr[:, None], k or 1, axis=1)
+    return np.array(arr, dtype=float)
+
+
+def _match_key(key, names, short) -> str | None:
+    if key in names:
+        return key
+    return short.get(key)
+
+
+def per_feature(value, layout: Layout, k, what, neuron_labels=None, short_names=None):
+    """Broadcast ``value`` to a ``(p, k or 1)`` float array."""
+    p = layout.n_features
+    kk = k or 1
+    if value is None:
+        raise PenaltyError(f"{what}: got None; expected a number. Fix: pass a strength.")
+    if type(value).__name__ == "DataArray":
+        out = _from_dataarray(value, layout, k, neuron_labels, what)
+    elif _is_scalar(value):
+        out = np.full((p, kk), float(_as_float(value, what)))
+    elif (
+        isinstance(value, dict)
+        or (
+            layout.kind == "pytree"
+            and isinstance(value, (list, tuple))
+            and not _is_numeric_seq(value)
+        )
+        or (
+            layout.kind == "pytree"
+            and isinstance(value, (list, tuple))
+            and _struct_kind(layout) in ("list", "tuple")
+        )
+    ):
+        out = _from_tree(value, layout, k, what, short_names or {})
+    else:
+        arr = _as_float(value, what)
+        if arr.ndim == 1 and arr.shape[0] == p:
+            out = np.repeat(arr[:, None], kk, axis=1)
+        elif k is not None and arr.ndim == 1 and arr.shape[0] == k:
+            out = np.repeat(arr[None, :], p, axis=0)
+        else:
+            try:
+                out = np.array(np.broadcast_to(arr, (p, kk)), dtype=float)
+            except ValueError:
+                expected = f"({p},)" + (f", ({k},) per neuron or ({p}, {k})" if k else "")
+                raise PenaltyError(
+                    f"{what}: got an array of shape {arr.shape}; expected a scalar or "
+                    f"shape {expected} for {p} feature(s). Fix: pass one strength per "
+                    "feature, or a single number."
+                ) from None
+    _check_values(out, what)
+    return out
+
+
+def _struct_kind(layout: Layout):
+    s = layout.structure
+    return s[0] if s is not None and s[0] != "leaf" else None
+
+
+def _is_numeric_seq(value) -> bool:
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return arr.dtype != object
+
+
+def _from_tree(value, layout: Layout, k, what, short_names):
+    if layout.kind == "array":
+        raise PenaltyError(
+            f"{what}: got a {type(value).__name__} of strengths but X is a plain array "
+            "without named terms. Fix: pass a scalar or an array with one strength per "
+            "feature, or pass X as a dict of named arrays."
+        )
+    if isinstance(value, dict) and layout.kind == "labelled":
+        entries = {}
+        for key, v in value.items():
+            name = _match_key(key, layout.names, short_names)
+            if name is None:
+                raise PenaltyError(
+                    f"{what}: unknown term {key!r}; expected keys among "
+                    f"{list(layout.names)}"
+                    + (f" or {list(short_names)}" if short_names else "")
+                    + ". Fix: key strengths by the model's term names."
+                )
+            entries[name] = v
+        leaves_v, names_v = [entries.get(n) for n in layout.names], list(layout.names)
+        missing = [n for n, v in zip(names_v, leaves_v) if v is None]
+        if missing:
+            raise PenaltyError(
+                f"{what}: no strength for term(s) {missing}. Fix: give a strength for "
+                "every term (0 leaves a term unpenalized)."
+            )
+    else:
+        leaves_v, names_v, struct_v = flatten_pytree(value)
+        if _shape_of(struct_v) != _shape_of(layout.structure):
+            if isinstance(value, dict) and layout.structure[0] == "dict":
+                want = set(layout.names)
+                have = set(names_v)
+                if want == have:
+                    lookup = dict(zip(names_v, leaves_v))
+                    leaves_v = [lookup[n] for n in layout.names]
+                    names_v = list(layout.names)
+                else:
+                    raise PenaltyError(
+                        f"{what}: keys {sorted(have)} do not match the keys of X "
+                        f"{list(layout.names)} (missing: {sorted(want - have)}, unknown: "
+                        f"{sorted(have - want)}). Fix: give one entry per key of X."
+                    )
+            else:
+                raise PenaltyError(
+                    f"{what}: the strength pytree ({type(value).__name__} with leaves "
+                    f"{names_v}) does not match the structure of X (leaves "
+                    f"{list(layout.names)}). Fix: pass the same container type with one "
+                    "entry per leaf of X, or a single number."
+                )
+    parts = [
+        _broadcast_leaf(_as_float(v, what), shape, k, what, name)
+        for v, shape, name in zip(leaves_v, layout.shapes, layout.names)
+    ]
+    return np.concatenate(parts, axis=0)
+
+
+def _shape_of(struct):
+    if struct is None or struct[0] == "leaf":
+        return "leaf"
+    kind = struct[0] if isinstance(struct[0], str) else "namedtuple"
+    return (kind, tuple((k, _shape_of(s)) for k, s in struct[1]))
+
+
+def _check_values(arr, what):
+    if not np.all(np.isfinite(arr)):
+        raise PenaltyError(
+            f"{what}: got non-finite value(s); expected finite numbers >= 0. "
+            "Fix: replace NaN/inf strengths."
+        )
+    if np.any(arr < 0):
+        raise PenaltyError(
+            f"{what}: got negative value(s) (min {arr.min():g}); expected strengths "
+            ">= 0. Fix: use 0 for no penalty and positive numbers otherwise."
+        )
+
+
+def group_index_from(reg: GroupLasso, layout: Layout) -> tuple[np.ndarray, list[str]]:
+    """Group id of every feature (``-1`` = unpenalized) and the group names."""
+    p = layout.n_features
+    if reg.mask is None:
+        return layout.group_index(), list(layout.names)
+    mask = np.asarray(reg.mask)
+    if mask.ndim == 1:
+        if mask.shape[0] != p or not np.all(np.mod(mask, 1) == 0):
+            raise PenaltyError(
+                f"GroupLasso mask: got a vector of shape {mask.shape}; expected {p} "
+                "integer group ids (-1 for unpenalized). Fix: one id per feature."
+            )
+        ids = mask.astype(int)
+        uniq = sorted(set(ids[ids >= 0].tolist()))
+        remap = {g: i for i, g in enumerate(uniq)}
+        return np.array([remap.get(g, -1) for g in ids]), [str(g) for g in uniq]
+    if mask.ndim != 2 or mask.shape[1] != p:
+        raise PenaltyError(
+            f"GroupLasso mask: got shape {mask.shape}; expected (n_groups, {p}) with 0/1 "
+            "entries. Fix: one row per group, one column per feature."
+        )
+    if not np.all((mask == 0) | (mask == 1)):
+        raise PenaltyError(
+            "GroupLasso mask: entries must be 0 or 1. Fix: mark group membership with 1."
+        )
+    if np.any(mask.sum(axis=0) > 1):
+        j = int(np.flatnonzero(mask.sum(axis=0) > 1)[0])
+        raise PenaltyError(
+            f"GroupLasso mask: feature {j} belongs to more than one group; expected each "
+            "feature in at most one group. Fix: make the groups disjoint."
+        )
+    ids = np.where(mask.sum(axis=0) > 0, mask.argmax(axis=0), -1)
+    return ids, [str(g) for g in range(mask.shape[0])]
+
+
+def _group_strengths(value, names, k, what) -> np.ndarray:
+    g = len(names)
+    kk = k or 1
+    if type(value).__name__ == "DataArray":
+        raise PenaltyError(
+            f"{what}: DataArray strengths are not supported for GroupLasso. Fix: pass "
+            "a list in group order or a dict keyed by group name."
+        )
+    if isinstance(value, dict):
+        unknown = [key for key in value if str(key) not in names]
+        missing = [n for n in names if n not in map(str, value)]
+        if unknown or missing:
+            raise PenaltyError(
+                f"{what}: group keys {list(value)} do not match the groups {names} "
+                f"(missing: {missing}, unknown: {unknown}). Fix: one strength per group."
+            )
+        lookup = {str(key): v for key, v in value.items()}
+        arr = np.stack([np.broadcast_to(_as_float(lookup[n], what), (kk,)) for n in names])
+    else:
+        arr = _as_float(value, what)
+        if arr.ndim == 0:
+            arr = np.full((g, kk), float(arr))
+        elif arr.shape == (g,):
+            arr = np.repeat(arr[:, None], kk, axis=1)
+        elif k is not None and arr.shape == (g, k):
+            pass
+        elif k is not None and arr.shape == (k,):
+            arr = np.repeat(arr[None, :], g, axis=0)
+        else:
+            raise PenaltyError(
+                f"{what}: got shape {arr.shape}; expected a scalar or one strength per "
+                f"group ({g} groups: {names})"
+                + (f", ({g}, {k}) or ({k},)" if k else "")
+                + ". Fix: give the strengths in group order."
+            )
+    arr = np.array(arr, dtype=float)
+    _check_values(arr, what)
+    return arr
+
+
+def resolve_penalty(
+    reg: Regularizer,
+    strength,
+    layout: Layout,
+    n_neurons: int | None = None,
+    dtype=jnp.float64,
+    neuron_labels=None,
+    short_names=None,
+) -> PenaltyArrays:
+    """Turn a regularizer and its strength into :class:`PenaltyArrays`."""
+    p = layout.n_features
+    kk = n_neurons or 1
+    what = "regularizer_strength"
+    zeros = np.zeros((p, kk))
+    l2, l1 = zeros, zeros
+    g_alpha = np.zeros((0, kk))
+    g_index = -np.ones(p, dtype=int)
+    has_l1 = has_group = False
+    if isinstance(reg, UnRegularized):
+        if strength is not None:
+            warnings.warn(
+                f"regularizer_strength={strength!r} is ignored because the regularizer "
+                "is UnRegularized. Fix: set regularizer='Ridge' (or another penalty), or "
+                "leave regularizer_strength=None.",
+                UserWarning,
+                stacklevel=4,
+            )
+    else:
+        if strength is None:
+            warnings.warn(
+                f"regularizer_strength is None for {reg.name}; using 1.0. Fix: pass "
+                "regularizer_strength explicitly.",
+                UserWarning,
+                stacklevel=4,
+            )
+            strength = 1.0
+        if isinstance(reg, Ridge):
+            l2 = per_feature(strength, layout, n_neurons, what, neuron_labels, short_names)
+        elif isinstance(reg, Lasso):
+            l1 = per_feature(strength, layout, n_neurons, what, neuron_labels, short_names)
+            has_l1 = True
+        elif isinstance(reg, ElasticNet):
+            if isinstance(strength, tuple) and len(strength) == 2:
+                s, r = strength
+            else:
+                s, r = strength, reg.ratio
+            s = per_feature(s, layout, n_neurons, what, neuron_labels, short_names)
+            r = per_feature(r, layout, n_neurons, f"{what} (ratio)", neuron_labels, short_names)
+            if np.any((r <= 0) | (r > 1)):
+                raise PenaltyError(
+                    f"{what}: the ElasticNet ratio must be in (0, 1]; got values in "
+                    f"[{r.min():g}, {r.max():g}]. Fix: pass (strength, ratio) with "
+                    "0 < ratio <= 1; use Ridge for a pure L2 penalty."
+                )
+            l1 = s * r
+            l2 = s * (1.0 - r)
+            has_l1 = True
+        elif isinstance(reg, GroupLasso):
+            g_index, names = group_index_from(reg, layout)
+            alpha = _group_strengths(strength, names, n_neurons, what)
+            sizes = np.bincount(g_index[g_index >= 0], minlength=len(names))
+            g_alpha = alpha * np.sqrt(sizes)[:, None]
+            has_group = True
+        else:  # pragma: no cover - guarded by get_regularizer
+            raise PenaltyError(f"regularizer: unsupported {reg!r}")
+    squeeze = (lambda a: a[:, 0]) if n_neurons is None else (lambda a: a)
+    return PenaltyArrays(
+        l2=jnp.asarray(squeeze(l2), dtype=dtype),
+        l1=jnp.asarray(squeeze(l1), dtype=dtype),
+        group_alpha=jnp.asarray(squeeze(g_alpha), dtype=dtype),
+        group_index=jnp.asarray(g_index, dtype=jnp.int32),
+        has_l1=has_l1,
+        has_group=has_group,
+    )
