@@ -31,6 +31,8 @@ from ._links import (  # noqa: E402
     Sqrt,
 )
 from ._model import GLM, PopulationGLM  # noqa: E402
+from ._io import load  # noqa: E402
+from ._compare import compare, information_table, wald_test_terms  # noqa: E402
 from ._penalties import ElasticNet, GroupLasso, Lasso, Regularizer, Ridge, UnRegularized  # noqa: E402
 
 __version__ = "0.1.0"
@@ -62,6 +64,10 @@ __all__ = [
     "Lasso",
     "ElasticNet",
     "GroupLasso",
+    "load",
+    "compare",
+    "information_table",
+    "wald_test_terms",
     "errors",
     "__version__",
 ]

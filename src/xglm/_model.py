@@ -20,6 +20,7 @@ from ._families import NegativeBinomial, get_family
 from ._inference import collinear_columns, covariance, fit_statistics, wald_table
 from ._negbin import theta_ml
 from ._penalties import get_regularizer
+from ._scores import null_state, score_model
 from ._solvers import fit_arrays, resolve_solver
 from ._strength import resolve_penalty
 from .errors import ConvergenceWarning, DesignError, NotFittedError, RankDeficientError, XglmError
@@ -142,7 +143,9 @@ class GLM:
         return f"{type(self).__name__}({', '.join(items)})"
 
     def _repr_html_(self) -> str:
-        return _results.model_html(self)
+        from ._repr import model_html
+
+        return model_html(self)
 
     # ------------------------------------------------------------------ resolution
     def _resolved(self):
@@ -284,6 +287,10 @@ class GLM:
         self.converged_ = _scalar_or(converged, k)
         self.objective_ = _scalar_or(np.asarray(out.objective, float), k)
         self._compute_statistics(design, yv, w, off, mask, family, penalty, k)
+        for name, value in null_state(
+            family, yv, w, off, bool(self.fit_intercept), self.deviance_, self.null_deviance_
+        ).items():
+            setattr(self, name, value)
         return self
 
     def _weights(self, sample_weight, n, k, design):
@@ -509,18 +516,50 @@ class GLM:
         out = eta if type == "link" else np.asarray(self.family_.link.inverse(jnp.asarray(eta)))
         return _results.samples_out(self, design, np.asarray(out))
 
-    def score(self, X, y=None, sample_weight=None, offset=None, score_type="log-likelihood"):
-        """Goodness of fit on ``(X, y)``; higher is better for every score type.
+    def score(
+        self,
+        X,
+        y=None,
+        sample_weight=None,
+        offset=None,
+        score_type="log-likelihood",
+        null="train",
+    ):
+        """Goodness of fit on ``(X, y)``, training or held-out; higher is better.
 
-        ``score_type``: ``"log-likelihood"`` (mean per-observation log-likelihood, R's
-        conventions and the fitted dispersion), ``"deviance"`` (minus the mean unit
-        deviance), ``"pseudo-r2-McFadden"``, ``"pseudo-r2-Cohen"`` (deviance explained;
-        null model: intercept only, fitted on the training data).
-        Population fits return one value per neuron.
+        Parameters
+        ----------
+        X, y, sample_weight, offset
+            Data to score, as for :meth:`fit` (``y`` omitted with a formula).
+        score_type : str, default "log-likelihood"
+            ``"log-likelihood"`` (mean log-likelihood per observation, R's constants),
+            ``"deviance"`` (minus the mean unit deviance), ``"pseudo-r2-McFadden"``
+            (``1 - LL/LL_null``), ``"pseudo-r2-Cohen"`` and ``"deviance-explained"``
+            (both ``1 - D/D_null``), ``"bits-per-spike"``
+            (``(LL - LL_null) / (log 2 * n_spikes)``).
+        null : {"train", "data"}, default "train"
+            The null (intercept-only) model: fitted on the training data (R's null
+            model, ``null_intercept_``), or on the scored data itself.
+
+        Returns
+        -------
+        float, or one value per neuron for population fits (a DataArray for
+        labelled input).
+
+        Examples
+        --------
+        >>> import numpy as np, xglm
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(400, 2))
+        >>> y = rng.poisson(np.exp(0.2 + X @ [0.5, -0.3]))
+        >>> m = xglm.GLM().fit(X[:300], y[:300])
+        >>> train = m.score(X[:300], y[:300], score_type="deviance-explained")
+        >>> bool(np.isclose(train, 1 - m.deviance_ / m.null_deviance_))
+        True
+        >>> bool(m.score(X[300:], y[300:], score_type="bits-per-spike") > 0)
+        True
         """
-        from ._scores import score_model
-
-        return score_model(self, X, y, sample_weight, offset, score_type)
+        return score_model(self, X, y, sample_weight, offset, score_type, null)
 
     def simulate(self, X, random_key=0, offset=None):
         """Draw responses from the fitted model; returns ``(samples, mean)``."""
@@ -552,6 +591,58 @@ class GLM:
         """
         self._check_fitted("summary")
         return _results.summary_table(self, level)
+
+    def wald_test_terms(self, test=None) -> pd.DataFrame:
+        """Joint Wald test that all coefficients of a term are zero, one row per term.
+
+        See :func:`xglm.wald_test_terms` (same numbers as statsmodels'
+        ``results.wald_test_terms()``).
+        """
+        from ._compare import wald_test_terms
+
+        return wald_test_terms(self, test=test)
+
+    def summary_text(self, level: float = 0.95) -> str:
+        """A plain-text summary like statsmodels' ``summary()``: configuration, fit
+        statistics and the coefficient table (per neuron for populations).
+
+        ``print(model.summary_text())``; :meth:`summary` stays a DataFrame.
+        """
+        from ._repr import summary_text
+
+        return summary_text(self, level)
+
+    def save(self, path, *, overwrite: bool = True) -> None:
+        """Save the fitted model to a netCDF file (or a zarr store: a path ending in
+        ``.zarr``); read it back with :func:`xglm.load`.
+
+        The file holds the coefficients with their labels, the covariance, every fitted
+        statistic, the family/link/penalty/solver configuration, the estimator
+        parameters, the layout of ``X`` (pytree structure and key order, or formula and
+        its state), the response labels, package versions and a format version. It is
+        an ordinary xarray Dataset (``xarray.open_dataset(path)`` shows the labelled
+        ``coef`` and ``cov``). The training data are not stored.
+
+        Parameters
+        ----------
+        path : str or path-like
+        overwrite : bool, default True
+
+        Examples
+        --------
+        >>> import os, tempfile, numpy as np, xglm
+        >>> rng = np.random.default_rng(0)
+        >>> X = {"speed": rng.normal(size=200), "pos": rng.normal(size=(200, 3))}
+        >>> y = rng.poisson(np.exp(0.3 * X["speed"]))
+        >>> m = xglm.GLM().fit(X, y)
+        >>> path = os.path.join(tempfile.mkdtemp(), "fit.nc")
+        >>> m.save(path)
+        >>> list(xglm.load(path).coef_)
+        ['speed', 'pos']
+        """
+        from ._io import save_model
+
+        save_model(self, path, overwrite=overwrite)
 
     @property
     def bse_(self):

@@ -1,9 +1,37 @@
 """Scores of a fitted model on training or held-out data.
 
-Every score is "higher is better" so that scikit-learn model selection works.
-Pseudo-R2 and deviance explained use the null model of the training data (the
-intercept-only fit stored at ``fit``) unless ``null="data"`` asks for the
-intercept-only model of the scored data.
+Every score is "higher is better" so that scikit-learn model selection works, and
+every score is computed per neuron for population fits.
+
+========================  ===============================================================
+``score_type``            definition (sums are weighted by ``sample_weight``)
+========================  ===============================================================
+``"log-likelihood"``      ``LL(model) / sum(w)``, the mean log-likelihood per observation
+``"deviance"``            ``-D(model) / sum(w)``, minus the mean unit deviance
+``"pseudo-r2-McFadden"``  ``1 - LL(model) / LL(null)``
+``"pseudo-r2-Cohen"``     ``1 - D(model) / D(null)`` (Cohen's R2_L)
+``"deviance-explained"``  ``1 - D(model) / D(null)``: the same number as Cohen's R2_L,
+                          under the name used in the spline/GAM literature
+``"bits-per-spike"``      ``(LL(model) - LL(null)) / (log(2) * sum(w * y))``
+========================  ===============================================================
+
+Log-likelihoods are full (all constants), as R's ``logLik``. For the families that
+estimate a dispersion they use R's dispersion of the *training* fit (``deviance /
+n_obs`` for Gaussian, ``deviance / sum(w)`` for Gamma and inverse Gaussian), so that
+``score(X_train, y_train) * sum(w) == loglik_``.
+
+The null model
+--------------
+``null="train"`` (the default) is the intercept-only model fitted on the training data
+(R's null model: ``null_deviance_`` and ``null_loglik_`` are its deviance and
+log-likelihood). Its intercept ``null_intercept_`` is stored at ``fit``; on held-out
+data the null mean is ``g^-1(offset + null_intercept_)``. This is the usual choice for
+held-out pseudo-R2 and bits per spike: the model is judged against a constant rate
+learned from the same training data.
+
+``null="data"`` fits the intercept-only model on the scored data itself (with its
+weights and offset) -- the null of a model trained on the test set, which makes a
+held-out score a little smaller.
 """
 
 from __future__ import annotations
@@ -14,73 +42,180 @@ import numpy as np
 from ._design import prepare, prepare_new
 from .errors import XglmError
 
-__all__ = ["score_model", "SCORE_TYPES"]
+__all__ = ["score_model", "SCORE_TYPES", "null_state", "null_intercept"]
 
-SCORE_TYPES = ("log-likelihood", "deviance", "pseudo-r2-McFadden", "pseudo-r2-Cohen")
+SCORE_TYPES = (
+    "log-likelihood",
+    "deviance",
+    "pseudo-r2-McFadden",
+    "pseudo-r2-Cohen",
+    "deviance-explained",
+    "bits-per-spike",
+)
+_NULL_CHOICES = ("train", "data")
+
+
+def null_intercept(family, y, w, offset, fit_intercept: bool, iters: int = 100):
+    """Intercept of the intercept-only model, per column of ``y``.
+
+    Without an offset the maximum-likelihood mean is the weighted mean of ``y`` for
+    every family and link; with an offset it is found by Fisher scoring. Returns
+    ``0`` when there is no intercept (the null mean is then ``g^-1(offset)``).
+    """
+    y = np.asarray(y, float)
+    w = np.asarray(w, float)
+    off = np.asarray(offset, float)
+    shape = y.shape[1:]
+    if not fit_intercept:
+        return np.zeros(shape)
+    sum_w = w.sum(axis=0)
+    ybar = (w * y).sum(axis=0) / sum_w
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if not np.any(off):
+            return np.asarray(family.link.link(jnp.asarray(ybar)), float)
+        start = np.asarray(family.link.link(family.mu_start(jnp.asarray(ybar), 1.0)), float)
+        b = start - (w * off).sum(axis=0) / sum_w
+        b = np.where(np.isfinite(b), b, 0.0)
+        for _ in range(iters):
+            eta = jnp.asarray(off + b)
+            mu = family.link.inverse(eta)
+            dmu = family.link.inverse_deriv(eta)
+            wk = np.asarray(w * dmu**2 / family.variance(mu))
+            z = b + np.asarray((y - mu) / dmu)
+            new = (wk * z).sum(axis=0) / np.maximum(wk.sum(axis=0), 1e-300)
+            new = np.where(np.isfinite(new), new, b)
+            done = np.all(np.abs(new - b) <= 1e-13 * np.maximum(1.0, np.abs(b)))
+            b = new
+            if done:
+                break
+    return np.asarray(b, float)
+
+
+def null_state(family, y, w, offset, fit_intercept, deviance, null_deviance) -> dict:
+    """What scoring needs from the training data, computed once at ``fit``.
+
+    Returns the null model's intercept and the dispersions at which R evaluates the
+    log-likelihoods of the fitted and the null model (1 for families without one).
+    """
+    wj = jnp.asarray(w)
+    return {
+        "null_intercept_": _squeeze(null_intercept(family, y, w, offset, fit_intercept)),
+        "_loglik_scale": _squeeze(np.asarray(family.r_scale(jnp.asarray(deviance), wj), float)),
+        "_null_loglik_scale": _squeeze(
+            np.asarray(family.r_scale(jnp.asarray(null_deviance), wj), float)
+        ),
+    }
+
+
+def _squeeze(arr):
+    arr = np.asarray(arr, float)
+    return arr.item() if arr.ndim == 0 else arr
 
 
 def _arrays(model, X, y, sample_weight, offset):
     if model.formula is not None and y is None:
-        design, response = prepare(
+        _, response = prepare(
             X, None, formula=model.formula, population=model._population, na_action=model.na_action
         )
         design = prepare_new(model.design_, X, na_action=model.na_action)
-        yv = response.y
+        yv = np.asarray(response.y, dtype=float)
     else:
+        if y is None:
+            raise XglmError(
+                "y: got None; expected the response to score against. Fix: "
+                "model.score(X, y), or fit with a formula that names the response."
+            )
         design = prepare_new(model.design_, X, na_action=model.na_action)
         yv = np.asarray(y.values if hasattr(y, "values") else y, dtype=float)
     k = model._n_neurons
     if k is None and yv.ndim == 2 and yv.shape[1] == 1:
         yv = yv[:, 0]
+    want = "(n_samples,)" if k is None else f"(n_samples, {k})"
+    if (k is None and yv.ndim != 1) or (k is not None and (yv.ndim != 2 or yv.shape[1] != k)):
+        raise XglmError(
+            f"y: got shape {yv.shape}; expected {want} for this fitted "
+            f"{type(model).__name__}. Fix: score one column per fitted neuron."
+        )
     n = design.n_samples
     if yv.shape[0] != n:
-        raise XglmError(f"y: has {yv.shape[0]} samples but X has {n}. Fix: align X and y.")
+        raise XglmError(
+            f"y: has {yv.shape[0]} samples but X has {n}; expected the same number. Fix: "
+            "align X and y in time."
+        )
     w = model._weights(sample_weight, n, k, design)
     off = model._offset(offset, design, n, k)
     model.family_.check_y(yv, w)
     return design, yv, w, off
 
 
-def score_model(model, X, y, sample_weight, offset, score_type):
+def _training_null(model):
+    """``(null_intercept, model_scale, null_scale)`` of the training fit."""
+    if hasattr(model, "null_intercept_"):
+        return model.null_intercept_, model._loglik_scale, model._null_loglik_scale
+    raise XglmError(  # pragma: no cover - every fit stores it
+        "score: this model has no stored null model. Fix: refit it with this version of xglm."
+    )
+
+
+def score_model(model, X, y, sample_weight, offset, score_type, null="train"):
+    """Implementation of :meth:`xglm.GLM.score` (see the module docstring)."""
     model._check_fitted("score")
     if score_type not in SCORE_TYPES:
-        raise XglmError(f"score_type: got {score_type!r}; expected one of {SCORE_TYPES}.")
+        raise XglmError(
+            f"score_type: got {score_type!r}; expected one of {', '.join(map(repr, SCORE_TYPES))}."
+        )
+    if null not in _NULL_CHOICES:
+        raise XglmError(
+            f"null: got {null!r}; expected 'train' (the intercept-only model of the training "
+            "data, the default) or 'data' (the intercept-only model of the scored data)."
+        )
     design, yv, w, off = _arrays(model, X, y, sample_weight, offset)
     k = model._n_neurons
     b = model._intercept if k is not None else model._intercept[0]
     fam = model.family_
     eta = design.X @ model._coef_flat + b + off
-    mu = fam.link.inverse(jnp.asarray(eta))
     yj, wj = jnp.asarray(yv), jnp.asarray(w)
-    sw = np.asarray(jnp.sum(wj, axis=0))
+    mu = fam.link.inverse(jnp.asarray(eta))
+    sum_w = np.asarray(wj.sum(axis=0))
+    b0, scale, null_scale = _training_null(model)
     if score_type == "log-likelihood":
-        scale = jnp.asarray(model.scale_)
-        return np.asarray(fam.log_likelihood(yj, mu, wj, scale)) / sw
+        out = np.asarray(fam.log_likelihood(yj, mu, wj, jnp.asarray(scale))) / sum_w
+        return _out(model, design, out, score_type)
     dev = np.asarray(fam.deviance(yj, mu, wj))
     if score_type == "deviance":
-        return -dev / sw
-    # null model from training data: the intercept-only mean of the training fit
-    null_mu = _null_mean(model, yv.shape)
-    null_dev = np.asarray(fam.deviance(yj, null_mu, wj))
-    if score_type == "pseudo-r2-Cohen":
-        return 1.0 - dev / null_dev
-    scale = jnp.asarray(model.scale_)
-    ll = np.asarray(fam.log_likelihood(yj, mu, wj, scale))
-    ll0 = np.asarray(fam.log_likelihood(yj, null_mu, wj, scale))
-    ll_sat = np.asarray(
-        fam.log_likelihood(
-            yj, jnp.where(yj > 0, yj, 1e-300) if fam.name in ("poisson",) else yj, wj, scale
+        return _out(model, design, -dev / sum_w, score_type)
+    if null == "data":
+        b0 = null_intercept(fam, yv, w, off, model.fit_intercept)
+    mu0 = fam.link.inverse(jnp.asarray(off + np.asarray(b0)))
+    dev0 = np.asarray(fam.deviance(yj, mu0, wj))
+    if null == "data":
+        null_scale = np.asarray(fam.r_scale(jnp.asarray(dev0), wj))
+    if score_type in ("pseudo-r2-Cohen", "deviance-explained"):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _out(model, design, 1.0 - dev / dev0, score_type)
+    ll = np.asarray(fam.log_likelihood(yj, mu, wj, jnp.asarray(scale)))
+    ll0 = np.asarray(fam.log_likelihood(yj, mu0, wj, jnp.asarray(null_scale)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if score_type == "pseudo-r2-McFadden":
+            out = 1.0 - ll / ll0
+        else:  # bits-per-spike
+            spikes = np.asarray((wj * yj).sum(axis=0))
+            out = (ll - ll0) / (np.log(2.0) * spikes)
+    return _out(model, design, out, score_type)
+
+
+def _out(model, design, values, name):
+    values = np.asarray(values, float)
+    k = model._n_neurons
+    if k is None:
+        return float(values.reshape(-1)[0])
+    if model.design_.layout.kind == "labelled":
+        import xarray as xr
+
+        from ._results import _neuron_labels
+
+        dim = model.response_.neuron_dim
+        return xr.DataArray(
+            values.reshape(k), dims=(dim,), coords={dim: _neuron_labels(model)}, name=name
         )
-    )
-    if fam.name in ("bernoulli", "binomial"):
-        ll_sat = 0.0
-    return 1.0 - (ll - ll_sat) / (ll0 - ll_sat) if fam.name == "poisson" else 1.0 - ll / ll0
-
-
-def _null_mean(model, shape):
-    """Mean of the training data's intercept-only model (weighted mean of y)."""
-    y = model.response_.y
-    mean = (
-        np.asarray(model._train_null_mean) if hasattr(model, "_train_null_mean") else y.mean(axis=0)
-    )
-    return jnp.broadcast_to(jnp.asarray(mean), shape)
+    return values.reshape(k)
