@@ -7,7 +7,8 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
-from . import errors  # noqa: E402
+from . import basis, errors  # noqa: E402
+from ._api import glm  # noqa: E402
 from ._families import (  # noqa: E402
     Bernoulli,
     Binomial,
@@ -40,6 +41,8 @@ __version__ = "0.1.0"
 __all__ = [
     "GLM",
     "PopulationGLM",
+    "glm",
+    "basis",
     "Family",
     "Gaussian",
     "Poisson",

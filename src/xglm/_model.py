@@ -16,6 +16,7 @@ import pandas as pd
 
 from . import _results
 from ._design import Design, prepare, prepare_new
+from ._design._labelled import check_intercept
 from ._families import NegativeBinomial, get_family
 from ._inference import collinear_columns, covariance, fit_statistics, wald_table
 from ._negbin import theta_ml
@@ -197,6 +198,7 @@ class GLM:
         design, response = prepare(
             X, y, formula=self.formula, population=population, na_action=self.na_action
         )
+        check_intercept(design, self.fit_intercept)
         yv = response.y
         n = design.n_samples
         if yv.shape[0] != n:
@@ -650,6 +652,76 @@ class GLM:
         self._check_fitted("bse_")
         cov = self._cov
         return np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))
+
+    # ------------------------------------------------------------------ labelled views
+    @property
+    def dropped_(self):
+        """Sample labels of the rows dropped for missing values (``na_action="drop"``).
+
+        A pandas Index (empty when nothing was dropped, or for array input).
+        """
+        self._check_fitted("dropped_")
+        dropped = self.design_.extra.get("dropped")
+        return dropped if dropped is not None else pd.Index([])
+
+    def coef_by_term(self):
+        """Coefficients as an ``xarray.Dataset``: one variable per term, each with its
+        own feature dimension (and the neuron dimension for populations).
+
+        Variables are named by the term's short label when it is unambiguous
+        (``"position"`` for ``bs(position, df=8)``), else by the full term name.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd, xglm
+        >>> rng = np.random.default_rng(0)
+        >>> df = pd.DataFrame({"x": rng.uniform(size=400), "g": rng.choice(["a", "b"], 400)})
+        >>> df["y"] = rng.poisson(np.exp(np.sin(3 * df.x)))
+        >>> ds = xglm.glm("y ~ bs(x, df=4) + C(g)", data=df).coef_by_term()
+        >>> list(ds.data_vars), ds["x"].dims
+        (['x', 'g'], ('x_feature',))
+        """
+        self._check_fitted("coef_by_term")
+        return _results.coef_by_term(self)
+
+    def term_effect(self, term, grid=None, level: float = 0.95):
+        """The fitted contribution of one term over a grid, with a confidence band.
+
+        For a tuning term (``bs(position, df=8)``, ``cyclic_bs(hd)``, ``speed``,
+        ``C(trial)``) this is the term's contribution to the linear predictor at the grid
+        values (a tuning curve on the log scale for Poisson); for ``history(...)`` and
+        ``convolve(...)`` terms it is the temporal filter over lags. The band is the
+        pointwise Wald interval from ``cov_params()``.
+
+        Parameters
+        ----------
+        term : str
+            A term name (``"bs(position, df=8)"``) or its short label (``"position"``).
+        grid : array-like, dict or DataFrame, optional
+            Values of the term's variable (a dict/DataFrame for several variables).
+            Default: 200 points over the fitted range, the categories of a categorical,
+            or the lags of a filter.
+        level : float, default 0.95
+            Confidence level of the band.
+
+        Returns
+        -------
+        xarray.DataArray
+            The effect, with coordinates ``ci_lower``, ``ci_upper`` and ``std_err`` on
+            the same dimensions.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd, xglm
+        >>> rng = np.random.default_rng(0)
+        >>> df = pd.DataFrame({"x": rng.uniform(size=500)})
+        >>> df["y"] = rng.poisson(np.exp(np.sin(3 * df.x)))
+        >>> eff = xglm.glm("y ~ bs(x, df=5)", data=df).term_effect("x", grid=[0.1, 0.5])
+        >>> eff.dims, bool((eff.ci_lower < eff).all())
+        (('x',), True)
+        """
+        self._check_fitted("term_effect")
+        return _results.term_effect(self, term, grid, level)
 
 
 class PopulationGLM(GLM):

@@ -18,6 +18,8 @@ from ._inference import wald_table
 from .errors import XglmError
 
 __all__ = [
+    "coef_by_term",
+    "term_effect",
     "coef_out",
     "intercept_out",
     "samples_out",
@@ -80,15 +82,309 @@ def samples_out(model, design, values: np.ndarray):
 
     dim = design.sample_dim or "sample"
     coords = {}
-    if design.sample_coords is not None:
-        coords[dim] = design.sample_coords
     dims = (dim,)
     if values.ndim == 2:
         ndim = model.response_.neuron_dim
         dims = (dim, ndim)
         coords[ndim] = _neuron_labels(model)
     name = model.response_.name
-    return xr.DataArray(values, dims=dims, coords=coords, name=name)
+    out = xr.DataArray(values, dims=dims, coords=coords, name=name)
+    if design.sample_coords is not None:
+        out = out.assign_coords(_sample_coords(dim, design.sample_coords))
+    return out
+
+
+def _sample_coords(dim, index):
+    """Coordinates for a sample dimension from a pandas Index (MultiIndex included)."""
+    import xarray as xr
+
+    if isinstance(index, pd.MultiIndex):
+        return xr.Coordinates.from_pandas_multiindex(index, dim)
+    return {dim: index}
+
+
+# ----------------------------------------------------------------------------- per term
+def _term_key(model, term) -> tuple[str, str]:
+    """``(term name, display key)`` for a full term name or a short label."""
+    layout: Layout = model.design_.layout
+    short = model.design_.extra.get("short_names", {}) or {}
+    if layout.kind != "labelled":
+        if term in layout.names:
+            return term, term
+        raise XglmError(f"term: got {term!r}; expected one of the leaves {list(layout.names)}.")
+    reverse = {v: k for k, v in short.items()}
+    if term in layout.names:
+        return term, reverse.get(term, term)
+    if term in short:
+        return short[term], term
+    raise XglmError(
+        f"term: got {term!r}; expected a term of the model: {list(layout.names)}"
+        + (f" or a short label {list(short)}" if short else "")
+        + ". Fix: use one of these names."
+    )
+
+
+def coef_by_term(model):
+    """One DataArray per term, each with its own feature dimension (an xarray Dataset)."""
+    import xarray as xr
+
+    layout: Layout = model.design_.layout
+    k = model._n_neurons
+    flat = model._coef_flat
+    term_dims = model.design_.extra.get("term_dims", {}) or {}
+    labels = list(layout.feature_labels)
+    ndim = model.response_.neuron_dim
+    out = {}
+    if model.fit_intercept:
+        b = model._intercept if k is not None else model._intercept[0]
+        if k is None:
+            out["Intercept"] = xr.DataArray(b)
+        else:
+            out["Intercept"] = xr.DataArray(b, dims=(ndim,), coords={ndim: _neuron_labels(model)})
+    for name, sl in zip(layout.names, layout.slices, strict=True):
+        key = _term_key(model, name)[1] if layout.kind == "labelled" else name
+        values = flat[sl]
+        if name in term_dims:
+            dims, coord_values, vshape = term_dims[name]
+            coords = {d: list(c) for d, c in zip(dims, coord_values, strict=True) if c is not None}
+            values = values.reshape(tuple(vshape) + values.shape[1:])
+            dims = tuple(dims)
+        else:
+            dim = f"{key}_feature"
+            dims = (dim,)
+            coords = {dim: labels[sl]}
+        if k is not None:
+            dims = dims + (ndim,)
+            coords[ndim] = _neuron_labels(model)
+        out[key] = xr.DataArray(values.copy(), dims=dims, coords=coords, attrs={"term": name})
+    return xr.Dataset(out, attrs={"description": "coefficients by term"})
+
+
+def _grid_for_variable(model, spec, var, term):
+    """Default grid of one variable of a formula term."""
+    from ._design._formula import _find_bounds
+
+    ms = spec.model_spec
+    for expr in spec.term_factors.get(term, ()):
+        state = _find_bounds(ms.transform_state.get(expr, {}))
+        if state is not None and var in expr:
+            lo, hi = float(state["lower_bound"]), float(state["upper_bound"])
+            return np.linspace(lo, hi, 200)
+    for factor, (kind, state) in ms.encoder_state.items():
+        if getattr(kind, "value", kind) == "categorical" and var in _names(factor):
+            levels = state.get("categories")
+            if levels is None and "contrasts" in state:
+                levels = state["contrasts"].levels
+            if levels is not None:
+                return np.asarray(list(levels), dtype=object)
+    if var in spec.ranges:
+        lo, hi = spec.ranges[var]
+        return np.linspace(lo, hi, 200)
+    raise XglmError(
+        f"grid: cannot choose a default grid for {var!r} in the term {term!r}. Fix: pass "
+        f"grid={{'{var}': values}}."
+    )
+
+
+def _names(expr):
+    from ._design._formula import _names_in
+
+    return _names_in(expr)
+
+
+def _filter_state(spec, term):
+    exprs = spec.term_factors.get(term, ())
+    if len(exprs) != 1:
+        return None
+    state = spec.model_spec.transform_state.get(exprs[0], {})
+    if isinstance(state, dict) and state.get("kind") == "filter":
+        return state
+    if isinstance(state, dict):
+        for v in state.values():
+            if isinstance(v, dict) and v.get("kind") == "filter":
+                return v
+    return None
+
+
+def _lag_time_coord(model, lags):
+    idx = model.design_.sample_coords
+    if idx is None or isinstance(idx, pd.MultiIndex) or len(idx) < 3:
+        return None
+    values = np.asarray(idx)
+    if values.dtype.kind not in "iuf":
+        return None
+    step = np.diff(values[: min(len(values), 1000)])
+    if not np.allclose(step, step[0], rtol=1e-6, atol=0) or step[0] <= 0:
+        return None
+    return np.asarray(lags) * float(step[0])
+
+
+def _effect_basis(model, name, key, grid):
+    """Rows mapping the term's coefficients to effects, with dims and coords."""
+    from ._design._formula import FormulaSpec, _frame_and_context
+    from ._design._labelled import Table, Var
+
+    design = model.design_
+    spec = design.spec
+    layout: Layout = design.layout
+    j = layout.names.index(name)
+    sl = layout.slices[j]
+    p_t = sl.stop - sl.start
+    if isinstance(spec, FormulaSpec):
+        state = _filter_state(spec, name)
+        if state is not None:
+            if grid is not None:
+                raise XglmError(
+                    f"grid: the term {name!r} is a temporal filter; its effect is returned "
+                    "over all lags of its window. Fix: call term_effect(term) without grid "
+                    "and select lags with .sel(lag=...)."
+                )
+            lags = np.asarray(state["lags"])
+            K = np.asarray(state["kernel"])
+            c = int(state["n_inputs"])
+            m = K.shape[1]
+            if state.get("one_d", True):
+                B, dims, shape = K, ("lag",), (len(lags),)
+                coords = {"lag": lags}
+            else:
+                B = np.zeros((len(lags) * c, c * m))
+                for ci in range(c):
+                    B[ci::c, ci * m : (ci + 1) * m] = K
+                dims, shape = ("lag", "source"), (len(lags), c)
+                sources = np.arange(c)
+                for v in _names(spec.term_factors[name][0]):
+                    dims_v, coords_v = spec.array_coords.get(v, ((), ()))
+                    if len(coords_v) == 1 and coords_v[0] is not None:
+                        sources = np.asarray(coords_v[0])
+                        break
+                coords = {"lag": lags, "source": sources}
+            lag_t = _lag_time_coord(model, lags)
+            if lag_t is not None:
+                coords[f"lag_{design.sample_dim}"] = ("lag", lag_t)
+            return B, dims, shape, coords
+        variables = [v for expr in spec.term_factors[name] for v in _names(expr)]
+        variables = [
+            v for i, v in enumerate(variables) if v in spec.variables and v not in variables[:i]
+        ]
+        pointwise = isinstance(grid, pd.DataFrame)
+        if grid is None:
+            grids = {v: _grid_for_variable(model, spec, v, name) for v in variables}
+        elif pointwise:
+            grids = {v: grid[v].to_numpy() for v in grid.columns}
+        elif isinstance(grid, dict):
+            grids = {str(v): np.asarray(g) for v, g in grid.items()}
+        else:
+            if len(variables) != 1:
+                raise XglmError(
+                    f"grid: the term {name!r} uses the variables {variables}; expected a "
+                    "dict (or DataFrame) with values for each. Fix: grid={"
+                    + ", ".join(f"'{v}': ..." for v in variables)
+                    + "}."
+                )
+            grids = {variables[0]: np.asarray(grid)}
+        missing = [v for v in variables if v not in grids]
+        if missing:
+            raise XglmError(
+                f"grid: no values for {missing}, used by the term {name!r}. Fix: add them, "
+                "e.g. grid={" + ", ".join(f"'{v}': ..." for v in variables) + "}."
+            )
+        grids = {v: grids[v] for v in variables}
+        if pointwise:
+            n = len(grid)
+            dims, shape = ("point",), (n,)
+            cols = grids
+            coords = {"point": np.arange(n), **{v: ("point", g) for v, g in grids.items()}}
+        else:
+            mesh = np.meshgrid(*grids.values(), indexing="ij") if grids else []
+            shape = tuple(len(g) for g in grids.values())
+            cols = {v: mesh_i.reshape(-1) for v, mesh_i in zip(grids, mesh, strict=True)}
+            dims = tuple(grids)
+            coords = dict(grids)
+        n_rows = int(np.prod(shape)) if shape else 1
+        table = Table(
+            {v: Var(np.asarray(col)) for v, col in cols.items()},
+            design.sample_dim or "index",
+            pd.RangeIndex(n_rows),
+            "grid",
+        )
+        frame, ctx = _frame_and_context(table, list(cols), "grid")
+        sub = spec.model_spec.subset([spec.term_objects[name]])
+        from ._design._formula import _formulaic_errors
+
+        with _formulaic_errors(sub, frame, spec, list(cols)):
+            mm = sub.get_model_matrix(frame, context=ctx)
+        labels = list(layout.feature_labels[sl])
+        missing_cols = [c for c in labels if c not in mm.columns]
+        if missing_cols:
+            raise XglmError(
+                f"term {name!r}: could not rebuild its columns {missing_cols} on the grid."
+            )
+        B = mm[labels].to_numpy(dtype=float)
+        return B, dims, shape, coords
+    # no formula: a variable of a Dataset/DataFrame
+    term_dims = design.extra.get("term_dims", {}) or {}
+    if name in term_dims and grid is None:
+        dims, coord_values, vshape = term_dims[name]
+        coords = {d: list(c) for d, c in zip(dims, coord_values, strict=True) if c is not None}
+        return np.eye(p_t), tuple(dims), tuple(vshape), coords
+    if p_t != 1:
+        raise XglmError(
+            f"grid: the variable {name!r} has {p_t} features; its effect is its coefficients "
+            "over its own dims. Fix: call term_effect(term) without grid."
+        )
+    if grid is None:
+        col = design.X[:, sl.start]
+        grid = np.linspace(col.min(), col.max(), 200)
+    g = np.asarray(grid, dtype=float).reshape(-1)
+    return g[:, None], (name,), (len(g),), {name: g}
+
+
+def term_effect(model, term, grid=None, level: float = 0.95):
+    """The fitted effect of one term over ``grid`` with a pointwise confidence band."""
+    import xarray as xr
+
+    if not 0 < level < 1:
+        raise XglmError(f"level: got {level!r}; expected a number in (0, 1), e.g. 0.95.")
+    name, key = _term_key(model, term)
+    layout: Layout = model.design_.layout
+    sl = layout.slices[layout.names.index(name)]
+    B, dims, shape, coords = _effect_basis(model, name, key, grid)
+    k = model._n_neurons
+    beta = model._coef_flat[sl]
+    csl = slice(sl.start + 1, sl.stop + 1)
+    eff = B @ beta
+    if k is None:
+        V = np.nan_to_num(model._cov[csl, csl])
+        var = np.einsum("ij,jk,ik->i", B, V, B)
+    else:
+        V = np.nan_to_num(model._cov[:, csl, csl])
+        var = np.einsum("ij,njk,ik->in", B, V, B)
+    se = np.sqrt(np.clip(var, 0.0, None))
+    dist = "t" if model.family_.estimates_scale else "norm"
+    with np.errstate(invalid="ignore", divide="ignore"):
+        _, _, lo, hi = wald_table(eff, se, dist, model.dof_resid_, level)
+    full_shape = tuple(shape) + ((k,) if k is not None else ())
+    dims = tuple(dims)
+    if k is not None:
+        ndim = model.response_.neuron_dim
+        dims = dims + (ndim,)
+        coords = {**coords, ndim: _neuron_labels(model)}
+    coords = dict(coords)
+    coords["std_err"] = (dims, se.reshape(full_shape))
+    coords["ci_lower"] = (dims, lo.reshape(full_shape))
+    coords["ci_upper"] = (dims, hi.reshape(full_shape))
+    return xr.DataArray(
+        eff.reshape(full_shape),
+        dims=dims,
+        coords=coords,
+        name=key,
+        attrs={
+            "term": name,
+            "level": level,
+            "scale": "link",
+            "long_name": f"effect of {key} (linear-predictor scale)",
+        },
+    )
 
 
 def _param_labels(model):
