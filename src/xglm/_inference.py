@@ -15,7 +15,6 @@ Conventions (checked against R through statsmodels' shipped results):
 from __future__ import annotations
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
@@ -23,78 +22,89 @@ from scipy import stats
 
 from ._families import Family
 from ._solvers import TRACE_COUNT
-from ._solvers._newton import quadratic_model
-from ._solvers._problem import Problem
+from ._solvers._newton import information
 
 __all__ = ["fit_statistics", "wald_table", "collinear_columns"]
 
 
-def _null_intercept(prob: Problem, iters: int = 50):
-    """Intercept of the intercept-only model (with the offset), by Fisher scoring."""
-    ybar = jnp.sum(prob.w * prob.y) / prob.sum_w
-    b = prob.family.link.link(prob.family.mu_start(ybar, jnp.ones_like(ybar)))
-    b = b - jnp.sum(prob.w * prob.offset) / prob.sum_w
+def _null_intercepts(X, Y, W, OFF, family, fit_intercept, iters: int = 50):
+    """Intercept of every neuron's intercept-only model (with its offset), by Fisher scoring."""
+    k = Y.shape[1]
+    if not fit_intercept:
+        return jnp.zeros((k,), X.dtype)
+    sw = jnp.sum(W, axis=0)
+    ybar = jnp.sum(W * Y, axis=0) / sw
+    b = family.link.link(family.mu_start(ybar, jnp.ones_like(ybar)))
+    b = b - jnp.sum(W * OFF, axis=0) / sw
     b = jnp.where(jnp.isfinite(b), b, 0.0)
 
     def body(_, b):
-        wk, z = prob.working(prob.offset + b)
-        new = jnp.sum(wk * z) / jnp.maximum(jnp.sum(wk), 1e-300)
+        eta = OFF + b
+        mu = family.link.inverse(eta)
+        d = family.link.inverse_deriv(eta)
+        wk = W * d**2 / family.variance(mu)
+        z = b + (Y - mu) / d
+        ok = jnp.isfinite(wk) & jnp.isfinite(z)
+        wk = jnp.where(ok, wk, 0.0)
+        new = jnp.sum(wk * jnp.where(ok, z, 0.0), axis=0) / jnp.maximum(jnp.sum(wk, axis=0), 1e-300)
         return jnp.where(jnp.isfinite(new), new, b)
 
     return lax.fori_loop(0, iters, body, b)
 
 
+def _as_population(*arrays):
+    return [a if a is None or a.ndim == 2 else a[:, None] for a in arrays]
+
+
 @eqx.filter_jit
-def _stats_one(X, y, w, offset, mask, family: Family, coef, intercept, fit_intercept: bool):
+def summary_statistics(X, Y, W, OFF, M, family: Family, B, b, fit_intercept: bool):
+    """Deviance, Pearson chi^2, log-likelihoods and the null model of every neuron.
+
+    All arrays carry a trailing neuron axis (``Y``: ``(n, k)``, ``B``: ``(p, k)``,
+    ``b``: ``(k,)``); one pass over ``X`` plus the intercept-only fits.
+    """
     TRACE_COUNT["stats"] += 1
-    prob = Problem(X, y, w, offset, mask, family, None, fit_intercept)  # type: ignore[arg-type]
-    eta = prob.eta(coef, intercept)
+    eta = X @ (B * M) + b + OFF
     mu = family.link.inverse(eta)
-    dev = jnp.sum(w * family.unit_deviance(y, mu))
-    pearson = jnp.sum(w * (y - mu) ** 2 / family.variance(mu))
-    A, _ = quadratic_model(prob, eta)
-    info = A * prob.sum_w  # unscaled Fisher information of (b, beta)
-    if fit_intercept:
-        b0 = _null_intercept(prob)
-    else:
-        b0 = jnp.zeros((), X.dtype)
-    mu0 = family.link.inverse(offset + b0)
-    null_dev = jnp.sum(w * family.unit_deviance(y, mu0))
-    r_scale = family.r_scale(dev, w)
-    loglik = family.log_likelihood(y, mu, w, r_scale)
-    null_loglik = family.log_likelihood(y, mu0, w, family.r_scale(null_dev, w))
+    dev = jnp.sum(W * family.unit_deviance(Y, mu), axis=0)
+    pearson = jnp.sum(W * (Y - mu) ** 2 / family.variance(mu), axis=0)
+    b0 = _null_intercepts(X, Y, W, OFF, family, fit_intercept)
+    mu0 = family.link.inverse(OFF + b0)
+    null_dev = jnp.sum(W * family.unit_deviance(Y, mu0), axis=0)
+    loglik = family.log_likelihood(Y, mu, W, family.r_scale(dev, W))
+    null_loglik = family.log_likelihood(Y, mu0, W, family.r_scale(null_dev, W))
     return dict(
         deviance=dev,
         pearson_chi2=pearson,
-        info=info,
         null_deviance=null_dev,
         loglik=loglik,
         null_loglik=null_loglik,
-        nobs=jnp.sum(w > 0),
-        sum_w=prob.sum_w,
+        nobs=jnp.sum(W > 0, axis=0),
+        sum_w=jnp.sum(W, axis=0),
+        null_intercept=b0,
     )
 
 
-def fit_statistics(X, y, w, offset, mask, family, coef, intercept, fit_intercept):
-    """Per-neuron fit statistics (numpy), with a leading neuron axis for populations."""
-    if y.ndim == 1:
-        out = _stats_one(X, y, w, offset, mask, family, coef, intercept, fit_intercept)
-        return {k: np.asarray(v) for k, v in out.items()}
-    outs = [
-        _stats_one(
-            X,
-            y[:, i],
-            w[:, i],
-            offset[:, i],
-            mask[:, i],
-            family,
-            coef[:, i],
-            intercept[i],
-            fit_intercept,
-        )
-        for i in range(y.shape[1])
-    ]
-    return {k: np.stack([np.asarray(o[k]) for o in outs]) for k in outs[0]}
+@eqx.filter_jit
+def information_matrices(X, Y, W, OFF, M, family: Family, B, b, fit_intercept: bool):
+    """Unscaled expected information of (intercept, coefficients): ``(k, p+1, p+1)``."""
+    TRACE_COUNT["stats"] += 1
+    eta = X @ (B * M) + b + OFF
+    return information(X, eta, Y, W, M, family, fit_intercept)
+
+
+def fit_statistics(X, y, w, offset, mask, family, coef, intercept, fit_intercept, info=True):
+    """Per-neuron fit statistics as numpy arrays with a leading neuron axis ``(k, ...)``.
+
+    ``info=False`` skips the information matrices (computed later on demand).
+    """
+    Y, W, OFF, M, B = _as_population(y, w, offset, mask, coef)
+    b = jnp.reshape(intercept, (-1,))
+    out = summary_statistics(X, Y, W, OFF, M, family, B, b, fit_intercept)
+    res = {key: np.asarray(v) for key, v in out.items()}
+    if info:
+        res["info"] = np.asarray(information_matrices(X, Y, W, OFF, M, family, B, b, fit_intercept))
+    return res
 
 
 def collinear_columns(info: np.ndarray, active: np.ndarray, labels: list[str]) -> list[list[str]]:

@@ -18,7 +18,7 @@ from . import _results
 from ._design import Design, prepare, prepare_new
 from ._design._labelled import check_intercept
 from ._families import NegativeBinomial, get_family
-from ._inference import collinear_columns, covariance, fit_statistics, wald_table
+from ._inference import collinear_columns, covariance, fit_statistics
 from ._negbin import theta_ml
 from ._penalties import get_regularizer
 from ._scores import null_state, score_model
@@ -120,7 +120,7 @@ class GLM:
         return self
 
     def __sklearn_tags__(self):
-        from sklearn.utils import Tags, TargetTags, InputTags, RegressorTags
+        from sklearn.utils import InputTags, RegressorTags, Tags, TargetTags
 
         return Tags(
             estimator_type="regressor",
@@ -222,7 +222,10 @@ class GLM:
         )
         mask = self._feature_mask(design, k)
         solver = resolve_solver(self.solver, penalty, design.layout.n_features)
-        tol = float(kwargs.get("tol", 1e-8 if solver == "irls" else 1e-9))
+        default_tol = 1e-8 if solver == "irls" else 1e-9
+        if self.dtype == "float32":
+            default_tol = 1e-5
+        tol = float(kwargs.get("tol", default_tol))
         maxiter = int(kwargs.get("maxiter", 100 if solver == "irls" else 10000))
         beta0, b0, from_start = self._init(init_params, design, k)
 
@@ -288,7 +291,7 @@ class GLM:
         self.n_iter_ = _scalar_or(np.asarray(out.n_iter), k)
         self.converged_ = _scalar_or(converged, k)
         self.objective_ = _scalar_or(np.asarray(out.objective, float), k)
-        self._compute_statistics(design, yv, w, off, mask, family, penalty, k)
+        self._compute_statistics(design, yv, w, off, mask, family, penalty, k, Xj=args["X"])
         for name, value in null_state(
             family, yv, w, off, bool(self.fit_intercept), self.deviance_, self.null_deviance_
         ).items():
@@ -403,38 +406,31 @@ class GLM:
         return np.asarray(fam.link.inverse(eta))
 
     # ------------------------------------------------------------------ statistics
-    def _compute_statistics(self, design, y, w, off, mask, family, penalty, k):
-        X64 = jnp.asarray(design.X, jnp.float64)
+    def _compute_statistics(self, design, y, w, off, mask, family, penalty, k, Xj=None):
+        X64 = Xj if Xj is not None and Xj.dtype == jnp.float64 else jnp.asarray(design.X, jnp.float64)
         coef = jnp.asarray(self._coef_flat)
         b = jnp.asarray(self._intercept if k is not None else self._intercept[0])
-        st = fit_statistics(
-            X64,
-            jnp.asarray(y),
-            jnp.asarray(w),
-            jnp.asarray(off),
-            jnp.asarray(mask),
-            family,
-            coef,
-            b,
-            bool(self.fit_intercept),
-        )
-        labels = ["Intercept"] + list(design.layout.feature_labels)
+        n, p = design.X.shape
         l2 = np.asarray(penalty.l2)
         sparse = penalty.has_l1 or penalty.has_group
         unpenalized = not np.any(l2) and not sparse
-        ks = range(1) if k is None else range(k)
-        covs, scales, dofs, ranks = [], [], [], []
+        # the information matrix costs a Gram matrix: computed now when cheap or needed
+        # for the rank check, otherwise on first use of the covariance
+        eager = unpenalized or n * (p + 1) ** 2 * (k or 1) <= 2e8
+        arrays = (X64, jnp.asarray(y), jnp.asarray(w), jnp.asarray(off), jnp.asarray(mask))
+        st = fit_statistics(*arrays, family, coef, b, bool(self.fit_intercept), info=eager)
+        labels = ["Intercept"] + list(design.layout.feature_labels)
+        ks = range(k or 1)
+        actives, scales, dofs, ranks = [], [], [], []
         extra = family.n_extra_params() + (1 if getattr(self, "_alpha_estimated", False) else 0)
         for i in ks:
-            get = (lambda a: a) if k is None else (lambda a: a[i])
             m = mask if k is None else mask[:, i]
             c = self._coef_flat if k is None else self._coef_flat[:, i]
             active = np.concatenate([[bool(self.fit_intercept)], m > 0])
             if sparse:
                 active[1:] &= c != 0
-            info = get(st["info"])
             if unpenalized:
-                groups = collinear_columns(info, active, labels)
+                groups = collinear_columns(st["info"][i], active, labels)
                 if groups:
                     who = "; ".join(" ~ ".join(g) for g in groups)
                     raise RankDeficientError(
@@ -443,35 +439,78 @@ class GLM:
                         "Ridge penalty (regularizer='Ridge')."
                     )
             rank = int(active.sum())
-            nobs = float(get(st["nobs"]))
-            dof = nobs - rank
+            dof = float(st["nobs"][i]) - rank
             if family.estimates_scale:
-                scale = float(get(st["pearson_chi2"])) / dof if dof > 0 else np.nan
+                scale = float(st["pearson_chi2"][i]) / dof if dof > 0 else np.nan
             else:
                 scale = 1.0
-            l2i = l2 if k is None else l2[:, i]
-            l2_full = np.concatenate([[0.0], l2i])
-            cov = covariance(info, active, l2_full, float(get(st["sum_w"])), scale)
-            covs.append(cov)
+            actives.append(active)
             scales.append(scale)
             dofs.append(dof)
             ranks.append(rank)
-        ll = np.asarray(st["loglik"], float)
-        nobs = np.asarray(st["nobs"], float)
+        l2_all = l2[:, None] if k is None else l2
+        sum_w = st["sum_w"]
+
+        def build_cov(info):
+            covs = [
+                covariance(
+                    info[i], actives[i], np.concatenate([[0.0], l2_all[:, i]]), float(sum_w[i]), scales[i]
+                )
+                for i in ks
+            ]
+            return covs[0] if k is None else np.stack(covs)
+
+        if eager:
+            self._cov = build_cov(st["info"])
+        else:
+            fit_intercept = bool(self.fit_intercept)
+
+            def pending():
+                info = fit_statistics(
+                    jnp.asarray(design.X, jnp.float64),
+                    *arrays[1:],
+                    family,
+                    coef,
+                    b,
+                    fit_intercept,
+                    info=True,
+                )["info"]
+                return build_cov(info)
+
+            self._cov_value = None
+            self._cov_pending = pending
         npar = np.asarray(ranks, float) + extra
         npar = npar[0] if k is None else npar
-        self._cov = covs[0] if k is None else np.stack(covs)
         self.scale_ = _scalar_or(np.asarray(scales), k)
         self.dof_resid_ = _scalar_or(np.asarray(dofs), k)
         self.rank_ = _scalar_or(np.asarray(ranks), k)
-        self.deviance_ = _scalar_or(np.asarray(st["deviance"], float), k)
-        self.null_deviance_ = _scalar_or(np.asarray(st["null_deviance"], float), k)
-        self.pearson_chi2_ = _scalar_or(np.asarray(st["pearson_chi2"], float), k)
-        self.loglik_ = _scalar_or(ll, k)
-        self.null_loglik_ = _scalar_or(np.asarray(st["null_loglik"], float), k)
-        self.nobs_ = _scalar_or(nobs, k)
+        self.deviance_ = _scalar_or(st["deviance"].astype(float), k)
+        self.null_deviance_ = _scalar_or(st["null_deviance"].astype(float), k)
+        self.pearson_chi2_ = _scalar_or(st["pearson_chi2"].astype(float), k)
+        self.loglik_ = _scalar_or(st["loglik"].astype(float), k)
+        self.null_loglik_ = _scalar_or(st["null_loglik"].astype(float), k)
+        self.nobs_ = _scalar_or(st["nobs"].astype(float), k)
         self.aic_ = -2 * self.loglik_ + 2 * npar
         self.bic_ = -2 * self.loglik_ + np.log(self.nobs_) * npar
+
+    @property
+    def _cov(self):
+        """Covariance of (intercept, coefficients), computed on first use when deferred."""
+        value = self.__dict__.get("_cov_value")
+        if value is None and self.__dict__.get("_cov_pending") is not None:
+            value = self._cov_pending()
+            self._cov_value = value
+            self._cov_pending = None
+        if value is None:
+            raise NotFittedError(
+                f"{type(self).__name__} has no covariance yet; call fit first."
+            )
+        return value
+
+    @_cov.setter
+    def _cov(self, value):
+        self._cov_value = np.asarray(value)
+        self._cov_pending = None
 
     # ------------------------------------------------------------------ outputs
     def _check_fitted(self, what="this method"):

@@ -11,13 +11,12 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jax import lax
 
 from .._families import Family
 from .._penalties import PenaltyArrays
 from ..errors import XglmError
 from ._first_order import fista, quasi_newton
-from ._newton import newton
+from ._newton import newton_population
 from ._problem import Problem, SolverOutput
 
 __all__ = [
@@ -82,9 +81,7 @@ def default_solver(penalty: PenaltyArrays, n_features: int) -> str:
     return "lbfgs" if penalty.smooth else "fista"
 
 
-def _solve_one(prob: Problem, beta0, b0, from_start, solver, tol, maxiter):
-    if solver == "irls":
-        return newton(prob, beta0, b0, from_start, tol=tol, maxiter=maxiter)
+def _solve_one(prob: Problem, beta0, b0, solver, tol, maxiter):
     if solver == "fista":
         return fista(prob, beta0, b0, tol=tol, maxiter=maxiter)
     return quasi_newton(prob, beta0, b0, name=solver, tol=tol, maxiter=maxiter)
@@ -113,27 +110,56 @@ def fit_arrays(
     trailing neuron axis, and each neuron's objective is minimised independently.
     """
     TRACE_COUNT["fit"] += 1
-
-    def one(y1, w1, off1, m1, pen1, beta1, b1):
-        prob = Problem(X, y1, w1, off1, m1, family, pen1, fit_intercept)
-        if from_start:
-            beta1, b1 = prob.null_start()
-        return _solve_one(prob, beta1, b1, from_start, solver, tol, maxiter)
-
-    if y.ndim == 1:
-        return one(y, w, offset, mask, penalty, beta0, b0)
-    pens = PenaltyArrays(
-        penalty.l2.T,
-        penalty.l1.T,
-        penalty.group_alpha.T,
-        jnp.broadcast_to(penalty.group_index, (y.shape[1],) + penalty.group_index.shape),
-        penalty.has_l1,
-        penalty.has_group,
-    )
-    args = (y.T, w.T, offset.T, mask.T, pens, beta0.T, b0)
+    single = y.ndim == 1
+    if single:
+        y, w, offset, mask, beta0 = y[:, None], w[:, None], offset[:, None], mask[:, None], beta0[:, None]
+        b0 = jnp.reshape(b0, (1,))
+        penalty = PenaltyArrays(
+            penalty.l2[:, None], penalty.l1[:, None], penalty.group_alpha[:, None],
+            penalty.group_index, penalty.has_l1, penalty.has_group,
+        )
+    k = y.shape[1]
     if solver == "irls":
-        # sequential over neurons: X^T W X per neuron, memory independent of k
-        out = lax.map(lambda a: one(*a), args)
+        if from_start:
+            T0 = _null_starts(X, y, w, offset, family, fit_intercept)
+        else:
+            T0 = jnp.concatenate([b0[:, None], (beta0 * mask).T], axis=1)
+        T, n_iter, conv, obj = newton_population(
+            X, y, w, offset, mask, family, penalty, T0, from_start, fit_intercept, tol=tol, maxiter=maxiter
+        )
+        out = SolverOutput(T[:, 1:].T, T[:, 0], n_iter, conv, obj)
     else:
-        out = jax.vmap(one)(*args)
-    return SolverOutput(out.coef.T, out.intercept, out.n_iter, out.converged, out.objective)
+        pens = PenaltyArrays(
+            penalty.l2.T,
+            penalty.l1.T,
+            penalty.group_alpha.T,
+            jnp.broadcast_to(penalty.group_index, (k,) + penalty.group_index.shape),
+            penalty.has_l1,
+            penalty.has_group,
+        )
+
+        def one(y1, w1, off1, m1, pen1, beta1, b1):
+            prob = Problem(X, y1, w1, off1, m1, family, pen1, fit_intercept)
+            if from_start:
+                beta1, b1 = prob.null_start()
+            return _solve_one(prob, beta1, b1, solver, tol, maxiter)
+
+        res = jax.vmap(one)(y.T, w.T, offset.T, mask.T, pens, beta0.T, b0)
+        out = SolverOutput(res.coef.T, res.intercept, res.n_iter, res.converged, res.objective)
+    if single:
+        return SolverOutput(out.coef[:, 0], out.intercept[0], out.n_iter[0], out.converged[0], out.objective[0])
+    return out
+
+
+def _null_starts(X, y, w, offset, family, fit_intercept):
+    """``(k, p+1)``: zero coefficients, intercept at the link of the weighted mean."""
+    k = y.shape[1]
+    p = X.shape[1]
+    sw = jnp.sum(w, axis=0)
+    if fit_intercept:
+        ybar = jnp.sum(w * y, axis=0) / sw
+        b = family.link.link(family.mu_start(ybar, jnp.ones_like(ybar))) - jnp.sum(w * offset, axis=0) / sw
+        b = jnp.where(jnp.isfinite(b), b, 0.0)
+    else:
+        b = jnp.zeros((k,), X.dtype)
+    return jnp.concatenate([b[:, None], jnp.zeros((k, p), X.dtype)], axis=1)

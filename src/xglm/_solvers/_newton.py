@@ -1,18 +1,24 @@
-"""Newton-type solvers: IRLS (Fisher scoring) and proximal Newton for L1/group penalties.
+"""Newton-type solver for one neuron or a population: IRLS with lagged Hessians, and
+proximal Newton for L1/group penalties.
 
-Every iteration builds the quadratic model of the loss at the current linear predictor
-(the IRLS normal equations ``X^T W X``, computed once per iteration), then
+All neurons of a population share ``X`` and are solved together: linear predictors,
+gradients and objectives are matrix products over all neurons, while each neuron's
+expected-information matrix ``[1 X]^T W [1 X]`` is built one neuron at a time (memory
+independent of the number of neurons). An iteration
 
-* for smooth penalties solves it exactly with a Jacobi-scaled Cholesky factorisation
-  (falling back to an eigen-decomposition least-squares solve when the scaled matrix is
-  numerically singular),
-* for L1 penalties runs coordinate descent on the model (glmnet/glum's inner loop),
-* for group penalties runs accelerated proximal gradient on the model,
+1. refreshes the information matrix of a neuron only when it is needed (the first two
+   iterations, after a backtracked step, or when the previous step contracted by less
+   than ``refresh_ratio``): otherwise the last factorisation is reused (a chord step that
+   costs two passes over ``X`` instead of a Gram matrix);
+2. computes the candidate: for smooth penalties a Jacobi-scaled Cholesky solve (with an
+   eigen-decomposition fallback for numerically singular matrices), for L1 penalties
+   coordinate descent on the quadratic model (glmnet/glum's inner loop), for group
+   penalties accelerated proximal gradient on the model;
+3. backtracks on the true penalized objective, neuron by neuron, so a poor start, a
+   non-canonical link or an unscaled covariate cannot produce NaNs.
 
-and takes the step with backtracking on the true penalized objective, so that a poor
-start, a non-canonical link or an unscaled covariate cannot produce NaNs. As in R's
-``glm.fit`` the first model is built from the family's starting means, not from zero
-coefficients.
+As in R's ``glm.fit`` the first model is built at the family's starting means rather
+than at zero coefficients. Converged neurons are frozen while the others continue.
 """
 
 from __future__ import annotations
@@ -21,53 +27,67 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from ._problem import Problem, SolverOutput
+from .._families import Family
+from .._penalties import PenaltyArrays
+from ._problem import Problem
 
-__all__ = ["newton", "quadratic_model"]
+__all__ = ["newton_population", "quadratic_model", "information"]
 
 
 def quadratic_model(prob: Problem, eta):
     """``(A, c)`` of the loss model ``1/2 t'At - c't`` in ``t = (b, beta)``, scaled by 1/sum(w)."""
     wk, z = prob.working(eta)
-    X = prob.X
-    sw = prob.sum_w
-    XW = X * wk[:, None]
-    H = (XW.T @ X) / sw
-    hb = jnp.sum(XW, axis=0) / sw
-    r = (X.T @ (wk * z)) / sw
-    sb = jnp.sum(wk) / sw
-    rb = jnp.sum(wk * z) / sw
-    m = prob.mask
-    H = H * m[:, None] * m[None, :] + jnp.diag(1.0 - m)
-    hb = hb * m
-    r = r * m
+    A = _info_from_weights(prob.X, wk, prob.mask, prob.fit_intercept) / prob.sum_w
+    c = jnp.concatenate([jnp.sum(wk * z)[None], (prob.X.T @ (wk * z)) * prob.mask]) / prob.sum_w
     if not prob.fit_intercept:
-        sb = jnp.ones_like(sb)
-        hb = jnp.zeros_like(hb)
-        rb = jnp.zeros_like(rb)
-    A = jnp.block([[sb[None, None], hb[None, :]], [hb[:, None], H]])
-    c = jnp.concatenate([rb[None], r])
+        c = c.at[0].set(0.0)
     return A, c
 
 
-def _l2_full(prob: Problem):
-    return jnp.concatenate([jnp.zeros((1,), prob.X.dtype), prob.penalty.l2 * prob.mask])
+def _info_from_weights(X, wk, mask, fit_intercept):
+    """``[1 X]^T diag(wk) [1 X]`` with masked features replaced by unit rows."""
+    XW = X * wk[:, None]
+    H = XW.T @ X
+    hb = jnp.sum(XW, axis=0) * mask
+    sb = jnp.sum(wk)
+    H = H * mask[:, None] * mask[None, :] + jnp.diag(1.0 - mask)
+    if not fit_intercept:
+        sb = jnp.ones_like(sb)
+        hb = jnp.zeros_like(hb)
+    return jnp.block([[sb[None, None], hb[None, :]], [hb[:, None], H]])
 
 
-def _solve_spd(A, c):
-    """Solve ``A t = c`` for symmetric PSD ``A``: scaled Cholesky, eigen fallback."""
+def information(X, eta, y, w, mask, family: Family, fit_intercept: bool):
+    """Unscaled expected information of every neuron: ``(k, p+1, p+1)``."""
+
+    def one(args):
+        eta1, y1, w1, m1 = args
+        mu = family.link.inverse(eta1)
+        d = family.link.inverse_deriv(eta1)
+        wk = w1 * d**2 / family.variance(mu)
+        wk = jnp.where(jnp.isfinite(wk), wk, 0.0)
+        return _info_from_weights(X, wk, m1, fit_intercept)
+
+    return lax.map(one, (eta.T, y.T, w.T, mask.T))
+
+
+def _scaled_factor(A):
+    """Jacobi scaling and Cholesky factor of a symmetric PSD matrix."""
     d = jnp.diag(A)
     s = jnp.where(d > 0, 1.0 / jnp.sqrt(jnp.where(d > 0, d, 1.0)), 1.0)
     M = A * s[:, None] * s[None, :]
-    L = jnp.linalg.cholesky(M)
-    u = jax.scipy.linalg.cho_solve((L, True), c * s)
+    return M, jnp.linalg.cholesky(M), s
+
+
+def _solve_factored(M, L, s, rhs):
+    u = jax.scipy.linalg.cho_solve((L, True), rhs * s)
     ok = jnp.all(jnp.isfinite(u))
 
     def fallback(_):
         evals, evecs = jnp.linalg.eigh(M)
         cutoff = jnp.max(evals) * M.shape[0] * jnp.finfo(M.dtype).eps * 10
         inv = jnp.where(evals > cutoff, 1.0 / jnp.where(evals > cutoff, evals, 1.0), 0.0)
-        return evecs @ (inv * (evecs.T @ (c * s)))
+        return evecs @ (inv * (evecs.T @ (rhs * s)))
 
     u = lax.cond(ok, lambda _: u, fallback, None)
     return u * s
@@ -104,14 +124,14 @@ def _cd_l1(A, c, l2, l1, t0, tol, max_sweeps):
     return t
 
 
-def _apg_model(prob: Problem, A, c, l2, t0, tol, max_iter):
+def _apg_model(pen: PenaltyArrays, mask, A, c, l2, t0, tol, max_iter):
     """Accelerated proximal gradient on the quadratic model (group penalties)."""
     Ap = A + jnp.diag(l2)
     L = jnp.max(jnp.linalg.eigvalsh(Ap)) * 1.0001
     step = 1.0 / L
 
     def prox(v):
-        beta = prob.penalty.prox_nonsmooth(v[1:] * prob.mask, step) * prob.mask
+        beta = pen.prox_nonsmooth(v[1:] * mask, step) * mask
         return jnp.concatenate([v[:1], beta])
 
     def body(carry):
@@ -133,81 +153,198 @@ def _apg_model(prob: Problem, A, c, l2, t0, tol, max_iter):
     return x
 
 
-def newton(
-    prob: Problem,
-    beta0,
-    b0,
-    from_start_means: bool,
+def _hessian_stride(n: int, p: int) -> int:
+    """Row stride of the coarse information estimate: about n/8 rows, at least 50p."""
+    if n < 100_000:
+        return 1
+    return max(1, n // max(n // 8, 50 * (p + 1)))
+
+
+def newton_population(
+    X,
+    Y,
+    W,
+    OFF,
+    M,
+    family: Family,
+    pen: PenaltyArrays,
+    T0,
+    from_start: bool,
+    fit_intercept: bool,
     tol: float = 1e-8,
     maxiter: int = 100,
     inner_maxiter: int = 1000,
     max_halvings: int = 40,
-) -> SolverOutput:
-    """IRLS / proximal Newton for one neuron. See the module docstring."""
-    dtype = prob.X.dtype
-    pen = prob.penalty
-    l2 = _l2_full(prob)
-    l1 = jnp.concatenate([jnp.zeros((1,), dtype), pen.l1 * prob.mask])
+    refresh_ratio: float = 0.25,
+):
+    """Solve every neuron; arrays carry a trailing neuron axis ``k``.
 
-    def full_obj(t):
-        val = prob.objective(t[1:], t[0])
+    ``Y, W, OFF``: ``(n, k)``; ``M``: ``(p, k)``; penalty arrays ``(p, k)``/``(G, k)``;
+    ``T0``: ``(k, p+1)`` starting ``(b, beta)``. Returns ``(T, n_iter, converged, obj)``.
+    """
+    dtype = X.dtype
+    k = Y.shape[1]
+    icpt = 1.0 if fit_intercept else 0.0
+    sw = jnp.sum(W, axis=0)
+    zeros_k1 = jnp.zeros((k, 1), dtype)
+    L2 = jnp.concatenate([zeros_k1, (pen.l2 * M).T], axis=1)  # (k, p+1)
+    L1 = jnp.concatenate([zeros_k1, (pen.l1 * M).T], axis=1)
+    smooth = pen.smooth
+
+    def eta_of(T):
+        return X @ (T[:, 1:].T * M) + T[:, 0] * icpt + OFF
+
+    def loss_of(eta):
+        mu = family.link.inverse(eta)
+        return 0.5 * jnp.sum(W * family.unit_deviance(Y, mu), axis=0) / sw
+
+    def obj_of(T, eta):
+        val = loss_of(eta) + pen.value(T[:, 1:].T * M)
         return jnp.where(jnp.isfinite(val), val, jnp.inf)
 
-    def candidate(eta, t):
-        A, c = quadratic_model(prob, eta)
-        if pen.smooth:
-            return _solve_spd(A + jnp.diag(l2), c)
+    def loss_grad(eta):
+        """Gradient of the loss (without penalty) in ``(b, beta)``: ``(k, p+1)``."""
+        mu = family.link.inverse(eta)
+        d = family.link.inverse_deriv(eta)
+        r = W * (Y - mu) * d / family.variance(mu)
+        r = jnp.where(jnp.isfinite(r), r, 0.0)
+        gb = -jnp.sum(r, axis=0) / sw * icpt
+        gbeta = -(X.T @ r) / sw * M
+        return jnp.concatenate([gb[:, None], gbeta.T], axis=1)
+
+    n, p = X.shape
+    stride = _hessian_stride(n, p)
+
+    def info_scaled(eta, need, stride):
+        """Scaled information of the neurons flagged in ``need`` (others: zeros).
+
+        With ``stride > 1`` it is estimated from every ``stride``-th sample (used only
+        for the first, coarse Newton steps; the gradient is always exact).
+        """
+        Xs, etas, Ws = X[::stride], eta[::stride], W[::stride]
+        sws = jnp.sum(Ws, axis=0)
+
+        def one(args):
+            eta1, w1, m1, s1, flag = args
+
+            def build(_):
+                mu = family.link.inverse(eta1)
+                d = family.link.inverse_deriv(eta1)
+                wk = w1 * d**2 / family.variance(mu)
+                wk = jnp.where(jnp.isfinite(wk), wk, 0.0)
+                return _info_from_weights(Xs, wk, m1, fit_intercept) / s1
+
+            return lax.cond(flag, build, lambda _: jnp.zeros((p + 1,) * 2, dtype), None)
+
+        return lax.map(one, (etas.T, Ws.T, M.T, sws, need))
+
+    def candidates(T, eta, A, fac):
+        g = loss_grad(eta)
+        if smooth:
+            Mm, Lf, s = fac
+            rhs = -(g + L2 * T)
+            return T + jax.vmap(_solve_factored)(Mm, Lf, s, rhs)
+        c = jnp.einsum("kij,kj->ki", A, T) - g
         if not pen.has_group:
-            return _cd_l1(A, c, l2, l1, t, tol * 0.1, inner_maxiter)
-        return _apg_model(prob, A, c, l2, t, tol * 0.1, inner_maxiter)
+            return jax.vmap(lambda a, cc, l2, l1, t: _cd_l1(a, cc, l2, l1, t, tol * 0.1, inner_maxiter))(
+                A, c, L2, L1, T
+            )
+        pens = PenaltyArrays(
+            pen.l2.T, pen.l1.T, pen.group_alpha.T,
+            jnp.broadcast_to(pen.group_index, (k,) + pen.group_index.shape),
+            pen.has_l1, pen.has_group,
+        )
+        return jax.vmap(lambda pn, m, a, cc, l2, t: _apg_model(pn, m, a, cc, l2, t, tol * 0.1, inner_maxiter))(
+            pens, M.T, A, c, L2, T
+        )
 
-    t0 = jnp.concatenate([jnp.reshape(b0, (1,)), beta0 * prob.mask]).astype(dtype)
-    f0 = full_obj(t0)
-    if from_start_means:
-        mu_s = prob.family.mu_start(prob.y, prob.w)
-        eta_s = prob.family.link.link(mu_s)
-        eta_s = jnp.where(jnp.isfinite(eta_s), eta_s, prob.eta(t0[1:], t0[0]))
+    def factor_all(A):
+        Ap = A + jax.vmap(jnp.diag)(L2)
+        return jax.vmap(_scaled_factor)(Ap)
+
+    # ---- start ----------------------------------------------------------------------
+    T0 = T0.astype(dtype)
+    eta0 = eta_of(T0)
+    F0 = obj_of(T0, eta0)
+    if from_start:
+        # like R's glm.fit, the first step (from the starting means) is accepted when finite
+        F0 = jnp.full_like(F0, jnp.inf)
+        mu_s = family.mu_start(Y, W)
+        eta_s = family.link.link(mu_s)
+        eta_s = jnp.where(jnp.isfinite(eta_s), eta_s, eta0)
     else:
-        eta_s = prob.eta(t0[1:], t0[0])
-
-    def line_search(t, f, cand):
-        d = cand - t
-        slack = 1e-13 * jnp.abs(f) + 1e-300
-
-        def cond(carry):
-            step, fn, k = carry
-            return (fn > f + slack) & (k < max_halvings)
-
-        def body(carry):
-            step, _, k = carry
-            step = step * 0.5
-            return step, full_obj(t + step * d), k + 1
-
-        step, fn, k = lax.while_loop(cond, body, (jnp.ones((), dtype), full_obj(cand), 0))
-        ok = fn <= f + slack
-        t_new = jnp.where(ok, t + step * d, t)
-        return t_new, jnp.where(ok, fn, f), ok, step
+        eta_s = eta0
+    q = X.shape[1] + 1
+    A0 = jnp.zeros((k, q, q), dtype)
+    fac0 = factor_all(jnp.broadcast_to(jnp.eye(q, dtype=dtype), (k, q, q)))
 
     def body(carry):
-        t, f, eta, k, done, conv = carry
-        cand = candidate(eta, t)
-        t_new, f_new, ok, step = line_search(t, f, cand)
-        change = jnp.max(jnp.abs(t_new - t))
-        scale = 1.0 + jnp.max(jnp.abs(t_new))
+        T, F, eta_model, A, fac, it, done, conv, prev_change, need, iters = carry
+        iters = iters + (~done).astype(iters.dtype)
+        if stride > 1:
+            A_new = lax.cond(
+                (it < 2) | jnp.any(prev_change > 1e-3 * (1.0 + jnp.max(jnp.abs(T), axis=1))),
+                lambda e: info_scaled(e, need, stride),
+                lambda e: info_scaled(e, need, 1),
+                eta_model,
+            )
+        else:
+            A_new = info_scaled(eta_model, need, 1)
+        A = jnp.where(need[:, None, None], A_new, A)
+        if smooth:
+            fac_new = factor_all(A)
+            fac = jax.tree_util.tree_map(
+                lambda new, old: jnp.where(need.reshape((k,) + (1,) * (new.ndim - 1)), new, old),
+                fac_new, fac,
+            )
+        cand = candidates(T, eta_model, A, fac)
+        D = jnp.where(done[:, None], 0.0, cand - T)
+        slack = jnp.where(jnp.isfinite(F), 50 * jnp.finfo(dtype).eps * jnp.abs(F), 0.0)
+
+        def ls_cond(c):
+            step, Fn, _, h = c
+            return jnp.any(~((Fn <= F + slack) & jnp.isfinite(Fn))) & (h < max_halvings)
+
+        def ls_body(c):
+            step, Fn, eta_n, h = c
+            bad = ~((Fn <= F + slack) & jnp.isfinite(Fn))
+            step = jnp.where(bad, step * 0.5, step)
+            Tn = T + step[:, None] * D
+            eta_n = eta_of(Tn)
+            return step, jnp.where(bad, obj_of(Tn, eta_n), Fn), eta_n, h + 1
+
+        step0 = jnp.ones((k,), dtype)
+        eta_c = eta_of(T + D)
+        step, Fn, eta_n, _ = lax.while_loop(ls_cond, ls_body, (step0, obj_of(T + D, eta_c), eta_c, 0))
+        ok = (Fn <= F + slack) & jnp.isfinite(Fn)
+        T_new = jnp.where(ok[:, None], T + step[:, None] * D, T)
+        F_new = jnp.where(ok, Fn, F)
+        # the accepted step's linear predictor is the line search's last one
+        eta_new = jnp.where(ok[None, :], eta_n, eta_model)
+        change = jnp.max(jnp.abs(T_new - T), axis=1)
+        scale = 1.0 + jnp.max(jnp.abs(T_new), axis=1)
         small = change <= tol * scale
-        conv = ok & small & (k > 0)
-        # a failed line search at a point where the full Newton step is tiny is convergence
-        stalled = ~ok & (jnp.max(jnp.abs(cand - t)) <= jnp.sqrt(tol) * scale)
-        conv = conv | stalled
-        done = conv | ~ok
-        eta_new = prob.eta(t_new[1:], t_new[0])
-        return t_new, f_new, eta_new, k + 1, done, conv
+        fresh = need
+        ratio_now = change / jnp.maximum(prev_change, 1e-300)
+        conv_now = ok & small & (it > 0) & (fresh | (ratio_now < 0.5))
+        # a chord step that is tiny still needs one fresh Newton step to certify
+        stalled = ~ok & (jnp.max(jnp.abs(D), axis=1) <= jnp.sqrt(tol) * scale) & fresh
+        conv = conv | ((conv_now | stalled) & ~done)
+        failed = ~ok & fresh & ~stalled
+        done = done | conv | failed
+        need_next = (it < 2) | ~ok | (step < 1.0) | (ratio_now > refresh_ratio) | small
+        need_next = need_next & ~done
+        return T_new, F_new, eta_new, A, fac, it + 1, done, conv, change, need_next, iters
 
     def cond(carry):
-        _, _, _, k, done, _ = carry
-        return (~done) & (k < maxiter)
+        done, it = carry[6], carry[5]
+        return (~jnp.all(done)) & (it < maxiter)
 
-    init = (t0, f0, eta_s, 0, jnp.zeros((), bool), jnp.zeros((), bool))
-    t, f, _, k, _, conv = lax.while_loop(cond, body, init)
-    conv = conv & jnp.all(jnp.isfinite(t))
-    return SolverOutput(t[1:] * prob.mask, t[0], k, conv, f)
+    init = (
+        T0, F0, eta_s, A0, fac0, 0,
+        jnp.zeros((k,), bool), jnp.zeros((k,), bool),
+        jnp.full((k,), jnp.inf, dtype), jnp.ones((k,), bool), jnp.zeros((k,), jnp.int32),
+    )
+    T, F, _, _, _, _, _, conv, _, _, iters = lax.while_loop(cond, body, init)
+    conv = conv & jnp.all(jnp.isfinite(T), axis=1)
+    return T, iters, conv, F
