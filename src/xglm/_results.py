@@ -108,6 +108,11 @@ def _term_key(model, term) -> tuple[str, str]:
     """``(term name, display key)`` for a full term name or a short label."""
     layout: Layout = model.design_.layout
     short = model.design_.extra.get("short_names", {}) or {}
+    if layout.kind == "array":
+        raise XglmError(
+            f"term: got {term!r}, but the model was fitted on a plain array without named "
+            "terms. Fix: fit with a formula, a DataFrame/Dataset or a dict of arrays."
+        )
     if layout.kind != "labelled":
         if term in layout.names:
             return term, term
@@ -327,11 +332,14 @@ def _effect_basis(model, name, key, grid):
         dims, coord_values, vshape = term_dims[name]
         coords = {d: list(c) for d, c in zip(dims, coord_values, strict=True) if c is not None}
         return np.eye(p_t), tuple(dims), tuple(vshape), coords
-    if p_t != 1:
-        raise XglmError(
-            f"grid: the variable {name!r} has {p_t} features; its effect is its coefficients "
-            "over its own dims. Fix: call term_effect(term) without grid."
-        )
+    if p_t != 1 or (grid is None and layout.shapes[j] != ()):
+        if grid is not None:
+            raise XglmError(
+                f"grid: the variable {name!r} has {p_t} features; its effect is its "
+                "coefficients over its own dims. Fix: call term_effect(term) without grid."
+            )
+        dim = f"{key}_feature"
+        return np.eye(p_t), (dim,), (p_t,), {dim: list(layout.feature_labels[sl])}
     if grid is None:
         col = design.X[:, sl.start]
         grid = np.linspace(col.min(), col.max(), 200)
