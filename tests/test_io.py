@@ -60,7 +60,7 @@ def _same(a, b, where):
             hasattr(a, "_fields") and hasattr(b, "_fields") and a._fields == b._fields
         ), where
         assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):
             _same(x, y, f"{where}[{i}]")
         return
     if isinstance(a, type):  # namedtuple classes in layout structures
@@ -110,7 +110,9 @@ def assert_same_model(m, m2, X, y=None, offset=None, simulate=False):
     _same(m.intercept_, m2.intercept_, "intercept_")
     p1, p2 = m.predict(X, offset=offset), m2.predict(X, offset=offset)
     _same(p1, p2, "predict")
-    _same(m.predict(X, offset=offset, type="link"), m2.predict(X, offset=offset, type="link"), "link")
+    _same(
+        m.predict(X, offset=offset, type="link"), m2.predict(X, offset=offset, type="link"), "link"
+    )
     pd.testing.assert_frame_equal(m.summary(), m2.summary(), check_exact=True)
     c1, c2 = m.cov_params(), m2.cov_params()
     if isinstance(c1, pd.DataFrame):
@@ -151,12 +153,20 @@ def data():
 FAMILIES = [
     ("gaussian", lambda rng, eta: eta + rng.normal(size=eta.shape), None),
     ("poisson", lambda rng, eta: rng.poisson(np.exp(eta)).astype(float), None),
-    ("bernoulli", lambda rng, eta: (rng.uniform(size=eta.shape) < 1 / (1 + np.exp(-eta))) * 1.0, None),
+    (
+        "bernoulli",
+        lambda rng, eta: (rng.uniform(size=eta.shape) < 1 / (1 + np.exp(-eta))) * 1.0,
+        None,
+    ),
     ("binomial", lambda rng, eta: rng.binomial(5, 1 / (1 + np.exp(-eta))) / 5.0, "trials"),
     ("gamma", lambda rng, eta: rng.gamma(4.0, np.exp(eta) / 4.0), None),
     ("inverse_gaussian", lambda rng, eta: rng.wald(np.exp(eta), 8.0), None),
     (xglm.NegativeBinomial(alpha=0.5), lambda rng, eta: rng.poisson(np.exp(eta)) * 1.0, None),
-    (xglm.NegativeBinomial(alpha="estimate"), lambda rng, eta: rng.negative_binomial(2, 2 / (2 + np.exp(eta))) * 1.0, None),
+    (
+        xglm.NegativeBinomial(alpha="estimate"),
+        lambda rng, eta: rng.negative_binomial(2, 2 / (2 + np.exp(eta))) * 1.0,
+        None,
+    ),
 ]
 
 
@@ -165,7 +175,9 @@ def test_roundtrip_every_family(family, draw, weights, data, tmp_path):
     rng, X, eta = data
     y = draw(np.random.default_rng(1), eta)
     if isinstance(family, str) and family in ("gamma", "inverse_gaussian"):
-        m = xglm.GLM(family=xglm.Gamma(link="log") if family == "gamma" else xglm.InverseGaussian(link="log"))
+        m = xglm.GLM(
+            family=xglm.Gamma(link="log") if family == "gamma" else xglm.InverseGaussian(link="log")
+        )
     else:
         m = xglm.GLM(family=family)
     sw = np.full(N, 5.0) if weights else None

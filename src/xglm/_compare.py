@@ -95,7 +95,7 @@ def _check_same_data(models, names, what, null_deviance: bool):
     ref = models[0]
     nobs0 = _per_neuron(ref.nobs_, k)
     y0 = _response_arrays(ref)
-    for m, name in zip(models[1:], names[1:]):
+    for m, name in zip(models[1:], names[1:], strict=False):
         if not np.array_equal(_per_neuron(m.nobs_, k), nobs0):
             raise XglmError(
                 f"{what}: model {name!r} was fitted to {_per_neuron(m.nobs_, k).tolist()} "
@@ -129,7 +129,7 @@ def _family_key(model):
 
 
 def _check_unpenalized(models, names, what):
-    for m, name in zip(models, names):
+    for m, name in zip(models, names, strict=False):
         pen = m.penalty_
         if (
             np.any(np.asarray(pen.l2))
@@ -193,8 +193,8 @@ def _check_nested(small, big, ns, nb, what):
             if ls.kind in ("pytree", "labelled") and lb.kind == ls.kind:
                 act_s = _active_columns(small, i)[1:]
                 act_b = _active_columns(big, i)[1:]
-                fs = {f for f, a in zip(ls.feature_labels, act_s) if a}
-                fb = {f for f, a in zip(lb.feature_labels, act_b) if a}
+                fs = {f for f, a in zip(ls.feature_labels, act_s, strict=False) if a}
+                fb = {f for f, a in zip(lb.feature_labels, act_b, strict=False) if a}
                 missing = sorted(fs - fb)
                 verdict = not missing and (not small.fit_intercept or big.fit_intercept)
         if verdict is False:

@@ -37,7 +37,6 @@ summarise and compare is stored.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import hashlib
 import importlib
 import json
@@ -153,7 +152,9 @@ def _encode(value, path: str = "value"):
         return {
             "__namedtuple__": type(value).__name__,
             "fields": list(value._fields),
-            "values": [_encode(v, f"{path}.{k}") for k, v in zip(value._fields, value)],
+            "values": [
+                _encode(v, f"{path}.{k}") for k, v in zip(value._fields, value, strict=False)
+            ],
         }
     if _is_namedtuple_type(value):
         return {"__namedtuple_type__": value.__name__, "fields": list(value._fields)}
@@ -398,9 +399,7 @@ def _decode_formulaic(tag, body):
             for factors, scale in scoped:
                 sfs = [
                     ScopedFactor(
-                        EvaluatedFactor(
-                            Factor(expr, eval_method=method, kind=kind), values=None
-                        ),
+                        EvaluatedFactor(Factor(expr, eval_method=method, kind=kind), values=None),
                         reduced=reduced,
                     )
                     for expr, method, kind, reduced in factors
@@ -449,7 +448,11 @@ def _dims_for(name: str, arr: np.ndarray, p: int, k) -> tuple:
     if name == "intercept":
         return ("neuron",) if k is not None else ("intercept_dim",)
     if name == "cov":
-        return ("parameter", "parameter_2") if arr.ndim == 2 else ("neuron", "parameter", "parameter_2")
+        return (
+            ("parameter", "parameter_2")
+            if arr.ndim == 2
+            else ("neuron", "parameter", "parameter_2")
+        )
     if k is not None and arr.shape == (k,):
         return ("neuron",)
     return tuple(f"{name}_dim_{i}" for i in range(arr.ndim))
@@ -551,8 +554,7 @@ def _model_from_payload(meta: dict, arrays: dict):
     cls = {"GLM": _model.GLM, "PopulationGLM": _model.PopulationGLM}.get(meta["estimator"])
     if cls is None:
         raise FileFormatError(
-            f"estimator: the file holds a {meta['estimator']!r}; expected 'GLM' or "
-            "'PopulationGLM'."
+            f"estimator: the file holds a {meta['estimator']!r}; expected 'GLM' or 'PopulationGLM'."
         )
     params = _decode(meta["params"])
     unknown = set(params) - set(cls._get_param_names())
@@ -725,7 +727,7 @@ def _check_same(meta, arrays, meta2, arrays2):
         if isinstance(a, list) and isinstance(b, list):
             if len(a) != len(b):
                 return where
-            for i, (x, y) in enumerate(zip(a, b)):
+            for i, (x, y) in enumerate(zip(a, b, strict=False)):
                 d = first_diff(x, y, f"{where}[{i}]")
                 if d:
                     return d

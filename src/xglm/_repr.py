@@ -79,14 +79,18 @@ def configuration(model) -> list[tuple[str, str]]:
     """``(name, value)`` pairs describing the estimator and, once fitted, the fit."""
     fitted = hasattr(model, "_coef_flat")
     fam = model.family_ if fitted else model.family
-    rows = [("estimator", type(model).__name__), ("family", repr(fam) if fitted else str(fam))]
+    rows = [("estimator", type(model).__name__)]
     if fitted:
-        rows.append(("link", model.family_.link.name))
+        rows.append(("family", type(fam).__name__))
+        rows.append(("link", fam.link.name))
         alpha = getattr(model, "alpha_", None)
         if alpha is not None:
             rows.append(("alpha (estimated)", _fmt(alpha)))
+        elif hasattr(fam, "alpha"):
+            rows.append(("alpha", _fmt(float(np.asarray(fam.alpha)))))
         rows.append(("regularizer", repr(model.regularizer_)))
     else:
+        rows.append(("family", str(fam)))
         rows.append(("regularizer", str(model.regularizer)))
     rows.append(("regularizer_strength", _strength_text(model)))
     if model.formula is not None:
@@ -118,8 +122,12 @@ def fit_statistics_table(model) -> pd.DataFrame | list[tuple[str, str]]:
     from ._results import _neuron_labels
 
     data = {label: np.asarray(getattr(model, a)) for a, label in names}
-    data = dict(list(data.items())[:4] + [("deviance explained", explained)] + list(data.items())[4:])
-    return pd.DataFrame(data, index=pd.Index(_neuron_labels(model), name=model.response_.neuron_dim))
+    data = dict(
+        list(data.items())[:4] + [("deviance explained", explained)] + list(data.items())[4:]
+    )
+    return pd.DataFrame(
+        data, index=pd.Index(_neuron_labels(model), name=model.response_.neuron_dim)
+    )
 
 
 def _pairs_html(rows) -> str:
@@ -183,9 +191,7 @@ def model_html(model) -> str:
                 )
                 matrix = matrix.iloc[:, :_MAX_NEURONS]
             parts.append(_section("Coefficients (feature x neuron)", _frame_html(matrix) + note))
-            parts.append(
-                _section("Coefficient table", _frame_html(model.summary()), open_=False)
-            )
+            parts.append(_section("Coefficient table", _frame_html(model.summary()), open_=False))
     parts.append("</div>")
     return "".join(parts)
 
@@ -217,7 +223,7 @@ def _coef_text(table: pd.DataFrame, dist: str, level: float) -> list[str]:
         f"{lo:>10} {hi:>10}"
     )
     lines = [head, "-" * len(head)]
-    for label, (_, row) in zip(labels, table.iterrows()):
+    for label, (_, row) in zip(labels, table.iterrows(), strict=False):
         lab = label if len(label) <= width else label[: width - 1] + "~"
         lines.append(
             f"{lab:<{width}} {row.coef:>10.4f} {row.std_err:>10.3f} {row.z:>9.3f} "

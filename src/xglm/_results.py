@@ -8,8 +8,6 @@
 
 from __future__ import annotations
 
-import html
-
 import numpy as np
 import pandas as pd
 
@@ -27,7 +25,6 @@ __all__ = [
     "summary_table",
     "flatten_coef",
     "feature_mask_array",
-    "model_html",
 ]
 
 
@@ -563,29 +560,3 @@ def feature_mask_array(mask, layout: Layout, k: int) -> np.ndarray:
     if not np.all((arr == 0) | (arr == 1)):
         raise XglmError("feature_mask: entries must be 0 or 1. Fix: use 1 to keep a feature.")
     return arr
-
-
-def model_html(model) -> str:
-    """A compact HTML representation for Jupyter."""
-    params = "".join(
-        f"<tr><td>{html.escape(k)}</td><td>{html.escape(repr(v))}</td></tr>"
-        for k, v in model.get_params().items()
-    )
-    body = f"<table><tr><th colspan=2>Parameters</th></tr>{params}</table>"
-    if hasattr(model, "_coef_flat"):
-        stats = "".join(
-            f"<tr><td>{name}</td><td>{html.escape(np.array2string(np.asarray(getattr(model, name)), precision=6))}</td></tr>"
-            for name in (
-                "deviance_",
-                "loglik_",
-                "aic_",
-                "bic_",
-                "scale_",
-                "dof_resid_",
-                "n_iter_",
-                "converged_",
-            )
-        )
-        body += f"<table><tr><th colspan=2>Fit</th></tr>{stats}</table>"
-        body += model.summary().to_html(float_format=lambda v: f"{v:.4g}")
-    return f"<div class='xglm-model'><b>{html.escape(type(model).__name__)}</b>{body}</div>"

@@ -38,9 +38,7 @@ def _plt():
     try:
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "xglm.plot needs matplotlib. Fix: pip install matplotlib."
-        ) from exc
+        raise ImportError("xglm.plot needs matplotlib. Fix: pip install matplotlib.") from exc
     return plt
 
 
@@ -199,7 +197,9 @@ def term_effect(
             high = np.asarray(high.transpose(gdim).values if hasattr(high, "transpose") else high)
             if categorical:
                 err = np.vstack([np.asarray(e.values) - low, high - np.asarray(e.values)])
-                ax.errorbar(xpos, np.asarray(e.values), yerr=err, fmt="none", color=line.get_color())
+                ax.errorbar(
+                    xpos, np.asarray(e.values), yerr=err, fmt="none", color=line.get_color()
+                )
             else:
                 ax.fill_between(xpos, low, high, color=line.get_color(), alpha=band_alpha, lw=0)
     if categorical:
@@ -412,8 +412,11 @@ def observed_vs_predicted(
     sample_coord = obs[sdim] if sdim in obs.coords else None
     t = np.asarray(sample_coord.values) if sample_coord is not None else np.arange(obs.sizes[sdim])
     ylab = axis_label(obs, "observed")
-    for a, (n, o, p) in zip(axes, panels):
-        ov, pv = _smooth(np.asarray(o.values, float), smooth), _smooth(np.asarray(p.values, float), smooth)
+    for a, (n, o, p) in zip(axes, panels, strict=False):
+        ov, pv = (
+            _smooth(np.asarray(o.values, float), smooth),
+            _smooth(np.asarray(p.values, float), smooth),
+        )
         if kind == "time":
             a.plot(t, ov, color="0.4", lw=1, label="observed")
             a.plot(t, pv, color="C3", lw=1.2, label="predicted")

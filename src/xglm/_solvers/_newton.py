@@ -72,25 +72,24 @@ def information(X, eta, y, w, mask, family: Family, fit_intercept: bool):
 
 
 def _scaled_factor(A):
-    """Jacobi scaling and Cholesky factor of a symmetric PSD matrix."""
+    """Jacobi scaling and Cholesky factor of a symmetric PSD matrix.
+
+    A numerically singular matrix (collinear columns) is factored with a relative
+    jitter of 1e-10 on the unit diagonal instead, which gives the minimum-norm-like
+    step; unpenalized rank-deficient designs are reported after the fit.
+    """
     d = jnp.diag(A)
     s = jnp.where(d > 0, 1.0 / jnp.sqrt(jnp.where(d > 0, d, 1.0)), 1.0)
     M = A * s[:, None] * s[None, :]
-    return M, jnp.linalg.cholesky(M), s
+    L = jnp.linalg.cholesky(M)
+    eps = jnp.maximum(1e-10, 100 * jnp.finfo(M.dtype).eps)
+    L_jitter = jnp.linalg.cholesky(M + eps * jnp.eye(M.shape[0], dtype=M.dtype))
+    L = jnp.where(jnp.all(jnp.isfinite(L)), L, L_jitter)
+    return M, L, s
 
 
 def _solve_factored(M, L, s, rhs):
-    u = jax.scipy.linalg.cho_solve((L, True), rhs * s)
-    ok = jnp.all(jnp.isfinite(u))
-
-    def fallback(_):
-        evals, evecs = jnp.linalg.eigh(M)
-        cutoff = jnp.max(evals) * M.shape[0] * jnp.finfo(M.dtype).eps * 10
-        inv = jnp.where(evals > cutoff, 1.0 / jnp.where(evals > cutoff, evals, 1.0), 0.0)
-        return evecs @ (inv * (evecs.T @ (rhs * s)))
-
-    u = lax.cond(ok, lambda _: u, fallback, None)
-    return u * s
+    return jax.scipy.linalg.cho_solve((L, True), rhs * s) * s
 
 
 def _cd_l1(A, c, l2, l1, t0, tol, max_sweeps):
