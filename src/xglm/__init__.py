@@ -21,6 +21,7 @@ if not os.environ.get("XGLM_NO_COMPILATION_CACHE") and not jax.config.jax_compil
 
 from . import basis, errors  # noqa: E402
 from ._api import glm  # noqa: E402
+from ._compare import compare, information_table, wald_test_terms  # noqa: E402
 from ._families import (  # noqa: E402
     Bernoulli,
     Binomial,
@@ -31,6 +32,7 @@ from ._families import (  # noqa: E402
     NegativeBinomial,
     Poisson,
 )
+from ._io import load  # noqa: E402
 from ._links import (  # noqa: E402
     CLogLog,
     Identity,
@@ -44,8 +46,6 @@ from ._links import (  # noqa: E402
     Sqrt,
 )
 from ._model import GLM, PopulationGLM  # noqa: E402
-from ._io import load  # noqa: E402
-from ._compare import compare, information_table, wald_test_terms  # noqa: E402
 from ._penalties import ElasticNet, GroupLasso, Lasso, Regularizer, Ridge, UnRegularized  # noqa: E402
 
 __version__ = "0.1.0"
