@@ -1,0 +1,238 @@
+"""Where does a warm xglm fit spend its time? (for the solver owner)
+
+For each benchmark problem this times, on warm calls (median of the repeats), the
+pieces of ``GLM.fit``: the design translation (``prepare``), strength resolution
+(``resolve_penalty``), the jitted core (``fit_arrays``, synchronised), the statistics
+(``_compute_statistics``) and the rest (argument checks, ``jnp.asarray`` conversions,
+result translation); and, for scale, the cost of the kernels an iteration is made of on
+the same arrays: one pass ``X @ b``, one ``X^T W X``, the IRLS quadratic model, one
+objective evaluation, and the host-to-JAX conversion of ``X``.
+
+Run ``python benchmarks/profile_xglm.py [--quick] [--only NAME ...]``. One thread, as in
+the benchmarks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections import defaultdict
+
+import _common  # noqa: F401  (one-thread environment first)
+import numpy as np
+from _common import make_problem
+
+import bench_population
+import bench_single
+import bench_sparse
+
+
+def _problems(quick):
+    out = []
+    for mod in (bench_single, bench_population, bench_sparse):
+        for title, prob, _, _ in mod.problems(quick):
+            out.append((title, prob))
+    return out
+
+
+def _timeit(fn, repeats=5):
+    fn()
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
+
+
+def profile(prob, repeats=5):
+    import jax
+    import jax.numpy as jnp
+    import xglm
+    from xglm import _model
+
+    X, y, info = make_problem(prob)
+    pen = prob.get("penalty")
+    reg = {None: None, "ridge": "Ridge", "lasso": "Lasso"}.get(pen)
+    if pen == "group":
+        reg = xglm.GroupLasso(mask=info["groups"])
+    cls = xglm.PopulationGLM if prob.get("k") else xglm.GLM
+    kw = dict(family=prob["family"], regularizer=reg, regularizer_strength=info["alpha"] if pen else None)
+
+    acc = defaultdict(list)
+    originals = {}
+    events = defaultdict(float)
+    counts = defaultdict(int)
+
+    def listener(event, duration, **kw):
+        events[event] += duration
+        counts[event] += 1
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+
+    def wrap_module(name, sync=False):
+        if not hasattr(_model, name):
+            return
+        f = getattr(_model, name)
+        originals[name] = f
+
+        def w(*a, **k):
+            t0 = time.perf_counter()
+            out = f(*a, **k)
+            if sync:
+                jax.block_until_ready(out)
+            acc[name].append(time.perf_counter() - t0)
+            return out
+
+        setattr(_model, name, w)
+
+    for name in ("prepare", "resolve_penalty", "resolve_solver"):
+        wrap_module(name)
+    wrap_module("fit_arrays", sync=True)
+    stats_orig = _model.GLM._compute_statistics
+
+    def stats_wrapped(self, *a, **k):
+        t0 = time.perf_counter()
+        out = stats_orig(self, *a, **k)
+        acc["_compute_statistics"].append(time.perf_counter() - t0)
+        return out
+
+    _model.GLM._compute_statistics = stats_wrapped
+    try:
+        t0 = time.perf_counter()
+        m = cls(**kw).fit(X, y)  # first call: compiles
+        first = time.perf_counter() - t0
+        first_pieces = {k: sum(v) for k, v in acc.items()}
+        first_events = {k: (counts[k], events[k]) for k in events if "compile" in k or "trace" in k}
+        acc.clear()
+        totals = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            m = cls(**kw).fit(X, y)
+            np.asarray(m.coef_)
+            totals.append(time.perf_counter() - t0)
+    finally:
+        for name, f in originals.items():
+            setattr(_model, name, f)
+        _model.GLM._compute_statistics = stats_orig
+
+    total = statistics.median(totals)
+    pieces = {k: statistics.median(v) for k, v in acc.items()}
+    pieces["rest (checks, conversions, outputs)"] = total - sum(pieces.values())
+    n_iter = np.asarray(m.n_iter_)
+
+    # ---- kernels on the same arrays ---------------------------------------------------
+    kern = {}
+    Xj = jnp.asarray(X)
+    kern["jnp.asarray(X) host->JAX"] = _timeit(lambda: jax.block_until_ready(jnp.asarray(X)))
+    b = jnp.asarray(np.zeros(X.shape[1]) if y.ndim == 1 else np.zeros((X.shape[1], y.shape[1])))
+    mv = jax.jit(lambda X, b: X @ b)
+    kern["one pass X @ b"] = _timeit(lambda: mv(Xj, b).block_until_ready())
+    wv = jnp.asarray(np.random.default_rng(0).uniform(0.5, 1.5, X.shape[0]))
+    xtwx = jax.jit(lambda X, w: (X * w[:, None]).T @ X)
+    kern["X^T W X (one neuron)"] = _timeit(lambda: xtwx(Xj, wv).block_until_ready())
+    try:
+        from xglm._penalties import get_regularizer  # noqa: F401
+        from xglm._solvers._newton import quadratic_model
+        from xglm._solvers._problem import Problem
+
+        if y.ndim == 1:
+            fam = m.family_
+            pa = m.penalty_
+            yj = jnp.asarray(y)
+            ones = jnp.ones_like(yj)
+            zeros = jnp.zeros_like(yj)
+            mask = jnp.ones(X.shape[1])
+
+            @jax.jit
+            def qm(X, y, w, off, mask, eta):
+                prob = Problem(X, y, w, off, mask, fam, pa, True)
+                return quadratic_model(prob, eta)
+
+            eta = Xj @ jnp.asarray(m._coef_flat) + m._intercept[0]
+            kern["IRLS quadratic model (X^T W X + X^T W z)"] = _timeit(
+                lambda: jax.block_until_ready(qm(Xj, yj, ones, zeros, mask, eta))
+            )
+
+            @jax.jit
+            def obj(X, y, w, off, mask, beta, b):
+                prob = Problem(X, y, w, off, mask, fam, pa, True)
+                return prob.objective(beta, b)
+
+            bb = jnp.asarray(m._coef_flat)
+            kern["objective evaluation (one pass)"] = _timeit(
+                lambda: obj(Xj, yj, ones, zeros, mask, bb, m._intercept[0]).block_until_ready()
+            )
+    except Exception as exc:  # internals moved: skip these kernels
+        kern["(internal kernels skipped)"] = float("nan")
+        print(f"  note: {type(exc).__name__}: {exc}", file=sys.stderr)
+    compile_info = {"first": first, "pieces": first_pieces, "events": first_events}
+    return total, pieces, n_iter, getattr(m, "solver_", "?"), kern, compile_info
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", nargs="*")
+    ap.add_argument("--one", help="profile this problem in this process (used internally)")
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args(argv)
+    if not args.one:  # one fresh process per problem, so first calls compile from scratch
+        import subprocess
+
+        out = ["## Where xglm's time goes", ""]
+        for title, prob in _problems(args.quick):
+            if args.only and prob["name"] not in args.only:
+                continue
+            print(f"== {title}", file=sys.stderr, flush=True)
+            cmd = [sys.executable, __file__, "--one", prob["name"], "--repeats", str(args.repeats)]
+            cmd += ["--quick"] if args.quick else []
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            print(proc.stdout, flush=True)
+            if proc.returncode:
+                print(proc.stderr[-3000:], file=sys.stderr)
+            out.append(proc.stdout)
+        text = "\n".join(out)
+        (_common.HERE / ("profile_quick.md" if args.quick else "profile.md")).write_text(text)
+        return text
+    lines = []
+    for title, prob in _problems(args.quick):
+        if prob["name"] != args.one:
+            continue
+        total, pieces, n_iter, solver, kern, comp = profile(prob, args.repeats)
+        it = np.atleast_1d(n_iter)
+        its = f"{int(it[0])}" if it.size == 1 else f"{int(it.min())}–{int(it.max())} (sum {int(it.sum())})"
+        lines.append(f"### {title} (n={prob['n']:,}, p={prob['p']}{', k=' + str(prob['k']) if prob.get('k') else ''})")
+        lines.append("")
+        lines.append(f"warm fit {total * 1e3:.1f} ms, solver `{solver}`, iterations {its}")
+        lines.append("")
+        lines.append("| piece of `fit` | ms | share |")
+        lines.append("|---|---:|---:|")
+        for k, v in pieces.items():
+            lines.append(f"| {k} | {v * 1e3:.1f} | {100 * v / total:.0f}% |")
+        lines.append("")
+        lines.append("| kernel on the same arrays | ms |")
+        lines.append("|---|---:|")
+        for k, v in kern.items():
+            lines.append(f"| {k} | {v * 1e3:.2f} |")
+        lines.append("")
+        lines.append(f"first call {comp['first']:.2f} s (fresh process); inside it:")
+        lines.append("")
+        lines.append("| piece of the first `fit` | s |")
+        lines.append("|---|---:|")
+        for k, v in comp["pieces"].items():
+            lines.append(f"| {k} | {v:.3f} |")
+        lines.append("")
+        lines.append("| JAX compile event (first call) | count | total s |")
+        lines.append("|---|---:|---:|")
+        for k, (c, v) in sorted(comp["events"].items(), key=lambda kv: -kv[1][1]):
+            lines.append(f"| `{k}` | {c} | {v:.3f} |")
+        lines.append("")
+    print("\n".join(lines), flush=True)
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Run the whole benchmark suite and write ``benchmarks/results.md``.
+
+    python benchmarks/run_all.py            # full sizes (about 15 minutes on one core)
+    python benchmarks/run_all.py --quick    # smaller sizes, writes results_quick.md
+
+Every (problem, package) measurement runs in a fresh subprocess with one thread; see
+README.md for the protocol.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import platform
+import sys
+import time
+
+import _common  # noqa: F401  (one-thread environment first)
+from _common import HERE, TARGET_GAP, bench_main, fmt_t, summarise, thread_setting
+
+import bench_population
+import bench_single
+import bench_sparse
+
+BENCHES = [("single", bench_single), ("population", bench_population), ("sparse", bench_sparse)]
+
+
+def _versions():
+    out = []
+    for mod in ("xglm", "jax", "numpy", "scipy", "sklearn", "glum", "statsmodels", "nemos", "skglm"):
+        try:
+            m = __import__(mod)
+            out.append(f"{mod} {getattr(m, '__version__', '?')}")
+        except Exception:  # noqa: BLE001
+            out.append(f"{mod} (not installed)")
+    return ", ".join(out)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--benches", nargs="*", default=[b for b, _ in BENCHES])
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    done = []
+    sections = []
+    for name, mod in BENCHES:
+        if name not in args.benches:
+            continue
+        extra = ["--repeats", str(args.repeats)] + (["--quick"] if args.quick else [])
+        for title, res in bench_main(name, mod.problems, extra):
+            done.append((title, res))
+            sections.append(_common.markdown_table(res, title))
+    elapsed = time.perf_counter() - t0
+
+    head = [
+        "# xglm benchmarks" + (" (quick sizes)" if args.quick else ""),
+        "",
+        f"Generated {datetime.date.today().isoformat()} by `python benchmarks/run_all.py"
+        + (" --quick" if args.quick else "")
+        + f"` in {elapsed / 60:.1f} min on {platform.machine()} / Python {platform.python_version()}.",
+        f"Packages: {_versions()}.",
+        "",
+        f"One thread for every package: `{thread_setting()}` (set before numpy/jax are imported).",
+        "Each (problem, package) pair runs in a fresh subprocess: the first call (compilation",
+        "included for JAX and numba packages) is timed on its own; warm time is the median of",
+        f"{args.repeats} further calls (fewer when one call exceeds {_common.SLOW_CALL_S:.0f} s). Each package's",
+        "tolerance is the loosest of its ladder that reaches a relative objective gap < 1e-6",
+        "against the best objective found by any solve (tight reference solves included); the",
+        "gap is reported either way (✗ = target missed). Objectives are xglm's, evaluated in",
+        "float64 numpy on every package's solution. Peak extra RSS is VmHWM minus VmRSS just",
+        "before the call, over the design size.",
+        "",
+        "## Summary",
+        "",
+        "| problem | xglm warm | fastest peer at gap < 1e-6 | its warm | xglm / fastest (target ≤ 0.5) | "
+        "xglm first − warm (target ≤ 1 s) | xglm peak extra RSS warm (× design, target ≤ 2) |",
+        "|---|---:|---|---:|---:|---:|---:|",
+    ]
+    for title, res in done:
+        s = summarise(res)
+        x = res["results"].get("xglm", {})
+        if not x.get("ok"):
+            head.append(f"| {title} | failed | | | | | |")
+            continue
+        best, ratio = s.get("accurate", (None, None))
+        bw = res["results"][best]["warm_median"] if best else None
+        fmw = s.get("first_minus_warm")
+        mem = x["mem_warm"] / x["design_bytes"] if x.get("mem_warm") is not None else None
+        head.append(
+            f"| {title} | {fmt_t(x['warm_median'])} | {best or '–'} | {fmt_t(bw)} | "
+            f"{'–' if ratio is None else f'{ratio:.2f}'} | {fmt_t(fmw)} | "
+            f"{'–' if mem is None else f'{mem:.2f}'} |"
+        )
+    head.append("")
+    text = "\n".join(head) + "\n## Per problem\n\n" + "\n".join(sections)
+    out = HERE / ("results_quick.md" if args.quick else "results.md")
+    out.write_text(text)
+    print(f"wrote {out} ({elapsed / 60:.1f} min)", file=sys.stderr)
+    _ = TARGET_GAP
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
