@@ -121,6 +121,12 @@ def test_linear_term_effect_matches_the_summary(one):
         rtol=1e-10,
     )
     assert eff.attrs["scale"] == "link"
+    # with the intercept: at speed 0 the effect is the intercept, with its standard error
+    both = one.term_effect("speed", grid=[0.0, 1.0], intercept=True)
+    icpt = one.summary().loc[("Intercept", "Intercept")]
+    np.testing.assert_allclose([both[0], both.std_err[0]], [icpt.coef, icpt.std_err], rtol=1e-10)
+    cov = one.cov_params().loc[["Intercept", "speed"], ["Intercept", "speed"]].to_numpy()
+    np.testing.assert_allclose(both.std_err[1] ** 2, cov.sum(), rtol=1e-10)
 
 
 def test_categorical_and_spline_effects(ds, one):

@@ -723,7 +723,7 @@ class GLM:
         self._check_fitted("coef_by_term")
         return _results.coef_by_term(self)
 
-    def term_effect(self, term, grid=None, level: float = 0.95):
+    def term_effect(self, term, grid=None, level: float = 0.95, intercept: bool = False):
         """The fitted contribution of one term over a grid, with a confidence band.
 
         For a tuning term (``bs(position, df=8)``, ``cyclic_bs(hd)``, ``speed``,
@@ -742,6 +742,10 @@ class GLM:
             or the lags of a filter.
         level : float, default 0.95
             Confidence level of the band.
+        intercept : bool, default False
+            Add the intercept (and its uncertainty, with its covariance with the term) to
+            the effect: ``np.exp`` of it is then the rate when the other terms are zero,
+            with a band that does not depend on where the term's basis is anchored.
 
         Returns
         -------
@@ -760,7 +764,7 @@ class GLM:
         (('x',), True)
         """
         self._check_fitted("term_effect")
-        return _results.term_effect(self, term, grid, level)
+        return _results.term_effect(self, term, grid, level, intercept)
 
 
 class PopulationGLM(GLM):

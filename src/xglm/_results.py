@@ -344,7 +344,7 @@ def _effect_basis(model, name, key, grid):
     return g[:, None], (name,), (len(g),), {name: g}
 
 
-def term_effect(model, term, grid=None, level: float = 0.95):
+def term_effect(model, term, grid=None, level: float = 0.95, intercept: bool = False):
     """The fitted effect of one term over ``grid`` with a pointwise confidence band."""
     import xarray as xr
 
@@ -356,13 +356,22 @@ def term_effect(model, term, grid=None, level: float = 0.95):
     B, dims, shape, coords = _effect_basis(model, name, key, grid)
     k = model._n_neurons
     beta = model._coef_flat[sl]
-    csl = slice(sl.start + 1, sl.stop + 1)
+    rows = np.arange(sl.start + 1, sl.stop + 1)
     eff = B @ beta
+    if intercept:
+        if not model.fit_intercept:
+            raise XglmError(
+                "intercept: got True but the model has no intercept. Fix: intercept=False."
+            )
+        B = np.concatenate([np.ones((B.shape[0], 1)), B], axis=1)
+        rows = np.concatenate([[0], rows])
+        eff = eff + (model._intercept if k is not None else model._intercept[0])
+    idx = np.ix_(rows, rows)
     if k is None:
-        V = np.nan_to_num(model._cov[csl, csl])
+        V = np.nan_to_num(model._cov[idx])
         var = np.einsum("ij,jk,ik->i", B, V, B)
     else:
-        V = np.nan_to_num(model._cov[:, csl, csl])
+        V = np.nan_to_num(model._cov[:, rows][:, :, rows])
         var = np.einsum("ij,njk,ik->in", B, V, B)
     se = np.sqrt(np.clip(var, 0.0, None))
     dist = "t" if model.family_.estimates_scale else "norm"
@@ -387,7 +396,10 @@ def term_effect(model, term, grid=None, level: float = 0.95):
             "term": name,
             "level": level,
             "scale": "link",
-            "long_name": f"effect of {key} (linear-predictor scale)",
+            "intercept": int(bool(intercept)),
+            "long_name": f"effect of {key}"
+            + (" plus intercept" if intercept else "")
+            + " (linear-predictor scale)",
         },
     )
 
