@@ -296,9 +296,25 @@ def _evaluate(table, variables, rhs, model_spec, spec, what):
     return np.asarray(mm.to_numpy(dtype=float)), spec_used, frame
 
 
-def _nan_rows(M, cols, labels, index, na_action, what):
-    sub = M[:, cols] if cols else M[:, :0]
-    bad = np.isnan(sub)
+def _take_columns(M: np.ndarray, cols) -> np.ndarray:
+    """``M[:, cols]`` as a C-ordered array, copied in row blocks (cache friendly for the
+    column-ordered matrices pandas returns)."""
+    n = M.shape[0]
+    X = np.empty((n, len(cols)))
+    if not len(cols):
+        return X
+    idx = np.asarray(cols)
+    step = 16384
+    for a in range(0, n, step):
+        X[a : a + step] = M[a : a + step, idx]
+    return X
+
+
+def _nan_rows(X, off, labels, index, na_action, what):
+    bad = np.isnan(X)
+    if off is not None:
+        bad = np.concatenate([bad, np.isnan(off)[:, None]], axis=1)
+        labels = list(labels) + ["offset"]
     if not bad.any():
         return None, index[:0]
     rows = bad.any(axis=1)
@@ -322,16 +338,35 @@ def _nan_rows(M, cols, labels, index, na_action, what):
     return ~rows, index[rows]
 
 
-def _check_inf(M, cols, labels, what):
-    sub = M[:, cols]
-    bad = np.isinf(sub)
-    if bad.any():
-        which = [labels[j] for j in np.flatnonzero(bad.any(axis=0))]
+def _check_inf(X, off, labels, what):
+    bad = np.isinf(X)
+    which = [labels[j] for j in np.flatnonzero(bad.any(axis=0))]
+    count = int(bad.sum())
+    if off is not None and np.isinf(off).any():
+        which.append("offset")
+        count += int(np.isinf(off).sum())
+    if which:
         raise DesignError(
-            f"{what}: the formula produced {int(bad.sum())} infinite value(s) in {which[:8]} "
+            f"{what}: the formula produced {count} infinite value(s) in {which[:8]} "
             "(e.g. log(0)); expected finite values. Fix: shift or clip the input, e.g. "
             "np.log(x + 1)."
         )
+
+
+def _finish(M, cols, off_cols, colnames, index, na_action, what):
+    """Feature matrix and offset from the model matrix; NaN rows raise or are dropped."""
+    X = _take_columns(M, cols)
+    off = M[:, off_cols].sum(axis=1) if off_cols else None
+    total = X.sum(axis=1) + (off if off is not None else 0.0)
+    if np.all(np.isfinite(total)):
+        return X, off, None, index[:0]
+    labels = [colnames[i] for i in cols]
+    keep, dropped = _nan_rows(X, off, labels, index, na_action, what)
+    if keep is not None:
+        X = X[keep]
+        off = off[keep] if off is not None else None
+    _check_inf(X, off, labels, what)
+    return X, off, keep, dropped
 
 
 def _short_names(term_factors: dict, known: set) -> dict:
@@ -460,15 +495,12 @@ def prepare_formula(data, y, formula, population, na_action) -> tuple[Design, Re
         term_factors[name] = tuple(f.expr for f in t.factors)
         term_objects[name] = t
 
-    keep2, dropped2 = _nan_rows(M, cols + off_cols, colnames, table.index, na_action, "data")
+    X, off, keep2, dropped2 = _finish(M, cols, off_cols, colnames, table.index, na_action, "data")
+    del M
     if keep2 is not None:
-        M = M[keep2]
         table = table.take(keep2)
         yvar = yvar.take(keep2)
         dropped = dropped.append(dropped2)
-    _check_inf(M, cols + off_cols, colnames, "data")
-    X = np.ascontiguousarray(M[:, cols])
-    off = M[:, off_cols].sum(axis=1) if off_cols else None
 
     ranges = {}
     for v in used:
@@ -542,14 +574,11 @@ def prepare_formula_new(template: Design, data, na_action) -> Design:
     M, _, _ = _evaluate(table, spec.variables, spec.rhs, spec.model_spec, spec, "data")
     colnames = list(spec.model_spec.column_names)
     cols, off_cols = list(spec.columns), list(spec.offset_columns)
-    keep2, dropped2 = _nan_rows(M, cols + off_cols, colnames, table.index, na_action, "data")
+    X, off, keep2, dropped2 = _finish(M, cols, off_cols, colnames, table.index, na_action, "data")
+    del M
     if keep2 is not None:
-        M = M[keep2]
         table = table.take(keep2)
         dropped = dropped.append(dropped2)
-    _check_inf(M, cols + off_cols, colnames, "data")
-    X = np.ascontiguousarray(M[:, cols])
-    off = M[:, off_cols].sum(axis=1) if off_cols else None
     return Design(
         X,
         template.layout,
