@@ -27,13 +27,19 @@ from ._solvers._newton import information
 __all__ = ["fit_statistics", "wald_table", "collinear_columns"]
 
 
-def _null_intercepts(X, Y, W, OFF, family, fit_intercept, iters: int = 50):
-    """Intercept of every neuron's intercept-only model (with its offset), by Fisher scoring."""
+def _null_intercepts(X, Y, W, OFF, family, fit_intercept, has_offset=True, iters: int = 50):
+    """Intercept of every neuron's intercept-only model (with its offset), by Fisher scoring.
+
+    Without an offset the intercept-only maximum-likelihood mean is the weighted mean of
+    ``y`` for every family and link, so no iteration is needed.
+    """
     k = Y.shape[1]
     if not fit_intercept:
         return jnp.zeros((k,), X.dtype)
     sw = jnp.sum(W, axis=0)
     ybar = jnp.sum(W * Y, axis=0) / sw
+    if not has_offset:
+        return family.link.link(ybar)
     b = family.link.link(family.mu_start(ybar, jnp.ones_like(ybar)))
     b = b - jnp.sum(W * OFF, axis=0) / sw
     b = jnp.where(jnp.isfinite(b), b, 0.0)
@@ -57,7 +63,9 @@ def _as_population(*arrays):
 
 
 @eqx.filter_jit
-def summary_statistics(X, Y, W, OFF, M, family: Family, B, b, fit_intercept: bool):
+def summary_statistics(
+    X, Y, W, OFF, M, family: Family, B, b, fit_intercept: bool, has_offset: bool = True
+):
     """Deviance, Pearson chi^2, log-likelihoods and the null model of every neuron.
 
     All arrays carry a trailing neuron axis (``Y``: ``(n, k)``, ``B``: ``(p, k)``,
@@ -68,7 +76,7 @@ def summary_statistics(X, Y, W, OFF, M, family: Family, B, b, fit_intercept: boo
     mu = family.link.inverse(eta)
     dev = jnp.sum(W * family.unit_deviance(Y, mu), axis=0)
     pearson = jnp.sum(W * (Y - mu) ** 2 / family.variance(mu), axis=0)
-    b0 = _null_intercepts(X, Y, W, OFF, family, fit_intercept)
+    b0 = _null_intercepts(X, Y, W, OFF, family, fit_intercept, has_offset)
     mu0 = family.link.inverse(OFF + b0)
     null_dev = jnp.sum(W * family.unit_deviance(Y, mu0), axis=0)
     loglik = family.log_likelihood(Y, mu, W, family.r_scale(dev, W))
@@ -93,14 +101,16 @@ def information_matrices(X, Y, W, OFF, M, family: Family, B, b, fit_intercept: b
     return information(X, eta, Y, W, M, family, fit_intercept)
 
 
-def fit_statistics(X, y, w, offset, mask, family, coef, intercept, fit_intercept, info=True):
+def fit_statistics(
+    X, y, w, offset, mask, family, coef, intercept, fit_intercept, info=True, has_offset=True
+):
     """Per-neuron fit statistics as numpy arrays with a leading neuron axis ``(k, ...)``.
 
     ``info=False`` skips the information matrices (computed later on demand).
     """
     Y, W, OFF, M, B = _as_population(y, w, offset, mask, coef)
     b = jnp.reshape(intercept, (-1,))
-    out = summary_statistics(X, Y, W, OFF, M, family, B, b, fit_intercept)
+    out = summary_statistics(X, Y, W, OFF, M, family, B, b, fit_intercept, has_offset)
     res = {key: np.asarray(v) for key, v in out.items()}
     if info:
         res["info"] = np.asarray(information_matrices(X, Y, W, OFF, M, family, B, b, fit_intercept))

@@ -418,7 +418,10 @@ class GLM:
         # for the rank check, otherwise on first use of the covariance
         eager = unpenalized or n * (p + 1) ** 2 * (k or 1) <= 2e8
         arrays = (X64, jnp.asarray(y), jnp.asarray(w), jnp.asarray(off), jnp.asarray(mask))
-        st = fit_statistics(*arrays, family, coef, b, bool(self.fit_intercept), info=eager)
+        has_offset = bool(np.any(off != 0))
+        st = fit_statistics(
+            *arrays, family, coef, b, bool(self.fit_intercept), info=eager, has_offset=has_offset
+        )
         labels = ["Intercept"] + list(design.layout.feature_labels)
         ks = range(k or 1)
         actives, scales, dofs, ranks = [], [], [], []

@@ -43,6 +43,8 @@ _ALIASES = {
     "fista": "fista",
     "proximalgradient": "fista",
     "proximal_gradient": "fista",
+    "gradientdescent": "fista",
+    "gradient_descent": "fista",
 }
 _SMOOTH_ONLY = ("lbfgs", "bfgs", "nonlinear_cg")
 
@@ -112,11 +114,21 @@ def fit_arrays(
     TRACE_COUNT["fit"] += 1
     single = y.ndim == 1
     if single:
-        y, w, offset, mask, beta0 = y[:, None], w[:, None], offset[:, None], mask[:, None], beta0[:, None]
+        y, w, offset, mask, beta0 = (
+            y[:, None],
+            w[:, None],
+            offset[:, None],
+            mask[:, None],
+            beta0[:, None],
+        )
         b0 = jnp.reshape(b0, (1,))
         penalty = PenaltyArrays(
-            penalty.l2[:, None], penalty.l1[:, None], penalty.group_alpha[:, None],
-            penalty.group_index, penalty.has_l1, penalty.has_group,
+            penalty.l2[:, None],
+            penalty.l1[:, None],
+            penalty.group_alpha[:, None],
+            penalty.group_index,
+            penalty.has_l1,
+            penalty.has_group,
         )
     k = y.shape[1]
     if solver == "irls":
@@ -125,7 +137,18 @@ def fit_arrays(
         else:
             T0 = jnp.concatenate([b0[:, None], (beta0 * mask).T], axis=1)
         T, n_iter, conv, obj = newton_population(
-            X, y, w, offset, mask, family, penalty, T0, from_start, fit_intercept, tol=tol, maxiter=maxiter
+            X,
+            y,
+            w,
+            offset,
+            mask,
+            family,
+            penalty,
+            T0,
+            from_start,
+            fit_intercept,
+            tol=tol,
+            maxiter=maxiter,
         )
         out = SolverOutput(T[:, 1:].T, T[:, 0], n_iter, conv, obj)
     else:
@@ -147,7 +170,9 @@ def fit_arrays(
         res = jax.vmap(one)(y.T, w.T, offset.T, mask.T, pens, beta0.T, b0)
         out = SolverOutput(res.coef.T, res.intercept, res.n_iter, res.converged, res.objective)
     if single:
-        return SolverOutput(out.coef[:, 0], out.intercept[0], out.n_iter[0], out.converged[0], out.objective[0])
+        return SolverOutput(
+            out.coef[:, 0], out.intercept[0], out.n_iter[0], out.converged[0], out.objective[0]
+        )
     return out
 
 
@@ -158,7 +183,10 @@ def _null_starts(X, y, w, offset, family, fit_intercept):
     sw = jnp.sum(w, axis=0)
     if fit_intercept:
         ybar = jnp.sum(w * y, axis=0) / sw
-        b = family.link.link(family.mu_start(ybar, jnp.ones_like(ybar))) - jnp.sum(w * offset, axis=0) / sw
+        b = (
+            family.link.link(family.mu_start(ybar, jnp.ones_like(ybar)))
+            - jnp.sum(w * offset, axis=0) / sw
+        )
         b = jnp.where(jnp.isfinite(b), b, 0.0)
     else:
         b = jnp.zeros((k,), X.dtype)

@@ -31,13 +31,17 @@ def quasi_newton(
     """Minimise the smooth objective with an optimistix minimiser."""
     icpt = 1.0 if prob.fit_intercept else 0.0
 
+    dtype = prob.X.dtype
+
+    # the optimiser's own state is float64 (small); the passes over X keep X's dtype
     def fn(t, _):
-        return prob.smooth(t[1:], t[0] * icpt)
+        tt = t.astype(dtype)
+        return prob.smooth(tt[1:], tt[0] * icpt).astype(jnp.float64)
 
     solver = _OPTX[name](rtol=tol, atol=tol)
-    t0 = _pack(beta0 * prob.mask, b0 * icpt)
+    t0 = _pack(beta0 * prob.mask, b0 * icpt).astype(jnp.float64)
     sol = optx.minimise(fn, solver, t0, max_steps=maxiter, throw=False)
-    t = sol.value
+    t = sol.value.astype(dtype)
     conv = (sol.result == optx.RESULTS.successful) & jnp.all(jnp.isfinite(t))
     return SolverOutput(
         t[1:] * prob.mask,
