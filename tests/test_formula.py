@@ -263,6 +263,8 @@ def test_missing_values_raise_by_default_and_drop_with_warning(df):
         prepare(d2, None, formula=SMALL)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in log:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:divide by zero encountered in log:RuntimeWarning")
 def test_transform_nan_is_not_dropped_silently(df):
     d = df.assign(z=df.speed)
     with pytest.raises(DesignError, match="the formula's transforms produced NaN"):

@@ -721,7 +721,7 @@ class GLM:
         >>> df["y"] = rng.poisson(np.exp(np.sin(3 * df.x)))
         >>> ds = xglm.glm("y ~ bs(x, df=4) + C(g)", data=df).coef_by_term()
         >>> list(ds.data_vars), ds["x"].dims
-        (['x', 'g'], ('x_feature',))
+        (['Intercept', 'x', 'g'], ('x_feature',))
         """
         self._check_fitted("coef_by_term")
         return _results.coef_by_term(self)

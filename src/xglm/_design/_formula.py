@@ -71,7 +71,7 @@ def offset(x):
     >>> df = pd.DataFrame({"x": rng.normal(size=300), "exposure": rng.uniform(1, 3, 300)})
     >>> df["y"] = rng.poisson(df.exposure * np.exp(0.2 + 0.3 * df.x))
     >>> m = xglm.glm("y ~ x + offset(np.log(exposure))", data=df)
-    >>> list(m.coef_.term.values)
+    >>> m.coef_.term.values.tolist()
     ['x']
     """
     return np.asarray(x, dtype=float)

@@ -122,6 +122,17 @@ def _sample_dim_of_dataset(ds, relevant, preferred, what) -> str:
     for cand in SAMPLE_DIM_NAMES:
         if cand in common:
             return cand
+    if not common and dimsets:
+        # some variables lack the sample dim (they are reported later): take the dim
+        # shared by most variables
+        counts = {d: sum(d in ds_ for ds_ in dimsets) for d in set().union(*dimsets)}
+        top = max(counts.values())
+        best = [d for d, c in counts.items() if c == top]
+        named = [d for d in SAMPLE_DIM_NAMES if d in best]
+        if len(best) == 1 or named:
+            return best[0] if len(best) == 1 else named[0]
+    if len(names) == 1 and dimsets and len(ds[names[0]].dims) > 0:
+        return ds[names[0]].dims[0]  # a single array: its first dim
     raise DesignError(
         f"{what}: cannot tell which dimension indexes the samples; the variables "
         f"{names} share the dims {sorted(map(str, common))}. Expected exactly one shared "
@@ -550,8 +561,6 @@ def _prepare_data(X, y, population, na_action) -> tuple[Design, Response]:
     else:
         yvar = _response_var(y, table)
         yname = yvar.attrs.get("name")
-        if yname is None and isinstance(X, (pd.DataFrame, dict)) is False:
-            yname = None
     if getattr(table, "skipped", None):
         raise DesignError(
             f"X: the variable(s) {table.skipped} do not have the sample dimension "

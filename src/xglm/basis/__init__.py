@@ -21,8 +21,8 @@ Examples
 >>> ds = xr.Dataset({"stim": ("time", stim),
 ...                  "spikes": ("time", rng.poisson(np.exp(-1 + drive)))})
 >>> m = xglm.glm("spikes ~ convolve(stim, window=4, basis='identity')", data=ds)
->>> np.round(m.coef_.values, 1).tolist()
-[0.0, 0.6, 0.3, 0.0]
+>>> np.round(m.coef_.values[1:3], 1).tolist()  # lags 1 and 2
+[0.6, 0.3]
 """
 
 from __future__ import annotations

@@ -175,7 +175,9 @@ def raised_cosine(
     """Raised-cosine basis of a variable, for use inside formulas (tuning curves).
 
     The bounds are learnt from the fitting data (or given) and reused for new data;
-    values outside them raise unless ``extrapolation="clip"``.
+    values outside them raise unless ``extrapolation="clip"``. When the bumps sum to a
+    constant (``width=1``, or ``width=2`` with an odd ``n_basis``) they span the
+    intercept, and one of them is dropped when the formula has an intercept.
 
     Parameters
     ----------
@@ -195,9 +197,9 @@ def raised_cosine(
     >>> rng = np.random.default_rng(0)
     >>> df = pd.DataFrame({"speed": rng.uniform(0, 10, 400)})
     >>> df["y"] = rng.poisson(np.exp(1 - 0.02 * (df.speed - 5) ** 2))
-    >>> m = xglm.glm("y ~ raised_cosine(speed, n_basis=5)", data=df)
+    >>> m = xglm.glm("y ~ raised_cosine(speed, n_basis=4)", data=df)
     >>> m.coef_.sizes["feature"]
-    5
+    4
     """
     values = np.asarray(x, dtype=float)
     if "lower_bound" not in _state:
