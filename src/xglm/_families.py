@@ -91,14 +91,14 @@ def _nonneg_check(name, y, integer=False):
         i = int(np.flatnonzero(bad.ravel())[0])
         raise ResponseError(
             f"y: the {name} family needs non-negative values; got {int(bad.sum())} "
-            f"invalid value(s) (first: {y.ravel()[i]!r} at position {i}). Fix: pass "
+            f"invalid value(s) (first: {float(y.ravel()[i])!r} at position {i}). Fix: pass "
             f"counts >= 0 or choose another family."
         )
     if integer and not np.all(np.mod(y, 1) == 0):
         i = int(np.flatnonzero(np.mod(y.ravel(), 1) != 0)[0])
         raise ResponseError(
             f"y: the {name} family needs integer counts; got a non-integer value "
-            f"{y.ravel()[i]!r} at position {i}. Fix: pass spike counts (integers), "
+            f"{float(y.ravel()[i])!r} at position {i}. Fix: pass spike counts (integers), "
             "or use family='gaussian' / 'gamma' for continuous responses."
         )
 
@@ -200,7 +200,7 @@ class Binomial(Family):
             i = int(np.flatnonzero(bad.ravel())[0])
             raise ResponseError(
                 f"y: the {self.name} family needs values in [0, 1]; got "
-                f"{int(bad.sum())} value(s) outside (first: {y.ravel()[i]!r} at position "
+                f"{int(bad.sum())} value(s) outside (first: {float(y.ravel()[i])!r} at position "
                 f"{i}). Fix: pass 0/1 outcomes, or proportions successes/trials with "
                 "sample_weight=trials."
             )
@@ -250,7 +250,7 @@ class Gamma(Family):
             i = int(np.flatnonzero(bad.ravel())[0])
             raise ResponseError(
                 f"y: the gamma family needs strictly positive values; got "
-                f"{int(bad.sum())} value(s) <= 0 or non-finite (first: {y.ravel()[i]!r} "
+                f"{int(bad.sum())} value(s) <= 0 or non-finite (first: {float(y.ravel()[i])!r} "
                 f"at position {i}). Fix: remove or shift those rows, or use another family."
             )
 
@@ -289,7 +289,7 @@ class InverseGaussian(Family):
             i = int(np.flatnonzero(bad.ravel())[0])
             raise ResponseError(
                 f"y: the inverse_gaussian family needs strictly positive values; got "
-                f"{int(bad.sum())} value(s) <= 0 or non-finite (first: {y.ravel()[i]!r} "
+                f"{int(bad.sum())} value(s) <= 0 or non-finite (first: {float(y.ravel()[i])!r} "
                 f"at position {i}). Fix: remove or shift those rows, or use another family."
             )
 

@@ -1,0 +1,330 @@
+"""Bad input gets a clear error that names the argument, what was given, what was
+expected and how to fix it. The important messages are asserted whole."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import xglm
+from xglm.errors import (
+    ConvergenceWarning,
+    DesignError,
+    NotFittedError,
+    RankDeficientError,
+    ResponseError,
+    XglmError,
+)
+
+N = 20
+_rng = np.random.default_rng(3)
+X = _rng.normal(size=(N, 2))
+COUNTS = _rng.poisson(2.0, size=N).astype(float)
+POSITIVE = _rng.gamma(2.0, size=N)
+BINARY = np.r_[np.zeros(N // 2), np.ones(N // 2)]
+
+
+def _message(exc_type, fn):
+    with pytest.raises(exc_type) as err:
+        fn()
+    return str(err.value)
+
+
+def _with(values, first):
+    """``values`` with its first element replaced."""
+    out = np.array(values, dtype=float)
+    out[0] = first
+    return out
+
+
+# ------------------------------------------------------------------------- X and y shapes
+@pytest.mark.parametrize(("shape", "ndim"), [((N, 2, 1), 3), ((N,), 1)], ids=["3d", "1d"])
+def test_x_dimensions(shape, ndim):
+    Xbad = np.zeros(shape)
+    msg = _message(DesignError, lambda: xglm.GLM().fit(Xbad, COUNTS))
+    assert msg == (
+        f"X: got an array with {ndim} dimension(s) (shape {shape}); expected 2 dimensions "
+        "(n_samples, n_features). Fix: reshape, e.g. X.reshape(-1, 1) for one feature, or "
+        "pass a dict of named arrays."
+    )
+
+
+def test_mismatched_samples():
+    msg = _message(DesignError, lambda: xglm.GLM().fit(X, COUNTS[:-1]))
+    assert msg == (
+        "y: has 19 samples but X has 20; expected the same number of rows. Fix: align X "
+        "and y in time."
+    )
+
+
+def test_y_with_two_columns_for_glm():
+    msg = _message(ResponseError, lambda: xglm.GLM().fit(X, np.c_[COUNTS, COUNTS]))
+    assert msg == (
+        "y: got shape (20, 2); GLM expects 1 dimension (n_samples,). Fix: pass one neuron, "
+        "or use PopulationGLM for (n_samples, n_neurons)."
+    )
+
+
+# ------------------------------------------------------------------------- y support
+def test_negative_poisson_counts():
+    msg = _message(ResponseError, lambda: xglm.GLM().fit(X, _with(COUNTS, -1.0)))
+    assert msg == (
+        "y: the poisson family needs non-negative values; got 1 invalid value(s) (first: "
+        "-1.0 at position 0). Fix: pass counts >= 0 or choose another family."
+    )
+
+
+def test_non_integer_poisson_counts():
+    msg = _message(ResponseError, lambda: xglm.GLM().fit(X, _with(COUNTS, 0.5)))
+    assert msg == (
+        "y: the poisson family needs integer counts; got a non-integer value 0.5 at "
+        "position 0. Fix: pass spike counts (integers), or use family='gaussian' / 'gamma' "
+        "for continuous responses."
+    )
+
+
+def test_negative_binomial_counts():
+    msg = _message(
+        ResponseError,
+        lambda: xglm.GLM(family=xglm.NegativeBinomial(alpha=0.5)).fit(X, _with(COUNTS, -3)),
+    )
+    assert msg == (
+        "y: the negative_binomial family needs non-negative values; got 1 invalid value(s) "
+        "(first: -3.0 at position 0). Fix: pass counts >= 0 or choose another family."
+    )
+
+
+@pytest.mark.parametrize("bad", [2.0, -0.5])
+def test_bernoulli_outside_unit_interval(bad):
+    msg = _message(ResponseError, lambda: xglm.GLM(family="bernoulli").fit(X, _with(BINARY, bad)))
+    assert msg == (
+        f"y: the bernoulli family needs values in [0, 1]; got 1 value(s) outside (first: "
+        f"{bad!r} at position 0). Fix: pass 0/1 outcomes, or proportions successes/trials "
+        "with sample_weight=trials."
+    )
+
+
+def test_binomial_proportion_above_one():
+    msg = _message(ResponseError, lambda: xglm.GLM(family="binomial").fit(X, _with(BINARY, 1.5)))
+    assert msg.startswith("y: the binomial family needs values in [0, 1]; got 1 value(s)")
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0])
+def test_gamma_needs_positive_y(bad):
+    msg = _message(ResponseError, lambda: xglm.GLM(family="gamma").fit(X, _with(POSITIVE, bad)))
+    assert msg == (
+        "y: the gamma family needs strictly positive values; got 1 value(s) <= 0 or "
+        f"non-finite (first: {bad!r} at position 0). Fix: remove or shift those rows, or "
+        "use another family."
+    )
+
+
+def test_inverse_gaussian_needs_positive_y():
+    msg = _message(
+        ResponseError,
+        lambda: xglm.GLM(family="inverse_gaussian").fit(X, _with(POSITIVE, 0.0)),
+    )
+    assert msg.startswith("y: the inverse_gaussian family needs strictly positive values")
+
+
+# ------------------------------------------------------------------------- NaN / inf
+@pytest.mark.parametrize(
+    ("bad", "counts"), [(np.nan, "1 NaN and 0 infinite"), (np.inf, "0 NaN and 1 infinite")]
+)
+def test_non_finite_x(bad, counts):
+    Xbad = X.copy()
+    Xbad[3, 1] = bad
+    msg = _message(DesignError, lambda: xglm.GLM().fit(Xbad, COUNTS))
+    assert msg == (
+        f"X: found {counts} value(s) in column(s) ['x1']; expected finite numbers. Fix: "
+        "remove or impute those rows (formula and labelled input also accept "
+        "na_action='drop')."
+    )
+
+
+@pytest.mark.parametrize("family", ["gaussian", "poisson", "gamma"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_y(family, bad):
+    y = {"gaussian": POSITIVE, "poisson": COUNTS, "gamma": POSITIVE}[family]
+    msg = _message(ResponseError, lambda: xglm.GLM(family=family).fit(X, _with(y, bad)))
+    assert msg == (
+        "y: found 1 NaN or infinite value(s); expected finite numbers. Fix: remove or "
+        "impute those samples."
+    )
+
+
+# ------------------------------------------------------------------------- names
+def test_unknown_family_name():
+    msg = _message(XglmError, lambda: xglm.GLM(family="poison").fit(X, COUNTS))
+    assert msg == (
+        "family: got 'poison'; expected one of 'gaussian', 'poisson', 'binomial', "
+        "'bernoulli', 'gamma', 'inverse_gaussian', 'negative_binomial' or an xglm family "
+        "object such as xglm.Poisson(link='softplus'). Fix: pass a supported family name."
+    )
+
+
+def test_family_names_are_case_and_dash_insensitive():
+    assert isinstance(xglm._families.get_family("Inverse-Gaussian"), xglm.InverseGaussian)
+    assert isinstance(xglm._families.get_family("NEGATIVE BINOMIAL"), xglm.NegativeBinomial)
+
+
+def test_unknown_link_name():
+    msg = _message(XglmError, lambda: xglm.Gamma(link="logit2"))
+    assert msg == (
+        "link: got 'logit2'; expected one of 'identity', 'log', 'logit', 'probit', "
+        "'cloglog', 'inverse', 'inverse_squared', 'sqrt', 'softplus' or an xglm link "
+        "object. Fix: pass a supported link name, e.g. link='log'."
+    )
+
+
+@pytest.mark.parametrize(
+    ("alpha", "expected"),
+    [
+        (
+            "est",
+            "alpha: got 'est'; expected a positive number or 'estimate'. Fix: "
+            "NegativeBinomial(alpha=1.0) or NegativeBinomial(alpha='estimate').",
+        ),
+        (
+            -1.0,
+            "alpha: got -1.0; expected a positive dispersion (variance is mu + alpha * "
+            "mu**2). Fix: pass alpha > 0 or alpha='estimate'.",
+        ),
+    ],
+)
+def test_negative_binomial_alpha(alpha, expected):
+    assert _message(XglmError, lambda: xglm.NegativeBinomial(alpha=alpha)) == expected
+
+
+def test_unknown_solver_options():
+    msg = _message(XglmError, lambda: xglm.GLM(solver_kwargs={"maxiters": 3}).fit(X, COUNTS))
+    assert msg == (
+        "solver_kwargs: unknown key(s) ['maxiters']; expected keys among ['maxiter', 'tol']. "
+        "Fix: e.g. solver_kwargs={'tol': 1e-8, 'maxiter': 500}."
+    )
+    msg = _message(XglmError, lambda: xglm.GLM(solver="newtonn").fit(X, COUNTS))
+    assert msg.startswith("solver: got 'newtonn'; expected None (automatic) or one of ")
+    msg = _message(XglmError, lambda: xglm.GLM(dtype="float16").fit(X, COUNTS))
+    assert msg == (
+        "dtype: got 'float16'; expected 'float64' or 'float32'. Fix: dtype='float64' "
+        "(default) or 'float32' for speed."
+    )
+
+
+# ------------------------------------------------------------------------- weights, offset
+@pytest.mark.parametrize("shape", [(N - 1,), (N, 1)])
+def test_sample_weight_shape(shape):
+    msg = _message(DesignError, lambda: xglm.GLM().fit(X, COUNTS, sample_weight=np.ones(shape)))
+    assert msg == (
+        f"sample_weight: got shape {shape}; expected (20,), one weight per sample. Fix: "
+        "pass a 1-D array of prior weights (trials for Binomial)."
+    )
+
+
+@pytest.mark.parametrize("bad", [-1.0, np.nan, np.inf])
+def test_sample_weight_values(bad):
+    w = _with(np.ones(N), bad)
+    msg = _message(DesignError, lambda: xglm.GLM().fit(X, COUNTS, sample_weight=w))
+    assert msg == (
+        "sample_weight: got negative or non-finite weight(s); expected finite weights >= 0. "
+        "Fix: use 0 to exclude a sample."
+    )
+
+
+def test_all_zero_weights():
+    msg = _message(DesignError, lambda: xglm.GLM().fit(X, COUNTS, sample_weight=np.zeros(N)))
+    assert msg == "sample_weight: all weights are 0; expected some > 0."
+
+
+@pytest.mark.parametrize("shape", [(N - 1,), (N, 2)])
+def test_offset_shape(shape):
+    msg = _message(DesignError, lambda: xglm.GLM().fit(X, COUNTS, offset=np.zeros(shape)))
+    assert msg == (
+        f"offset: got shape {shape}; expected (20,). Fix: one value per sample on the "
+        "linear-predictor scale (e.g. np.log(exposure))."
+    )
+
+
+@pytest.mark.parametrize("bad", [np.nan, -np.inf])
+def test_offset_values(bad):
+    off = _with(np.zeros(N), bad)
+    msg = _message(DesignError, lambda: xglm.GLM().fit(X, COUNTS, offset=off))
+    assert msg == (
+        "offset: found NaN or infinite value(s); expected finite numbers. Fix: an exposure "
+        "of 0 gives log(0) = -inf; drop those samples."
+    )
+
+
+# ------------------------------------------------------------------------- rank deficiency
+# every fit below uses a (20, 3) design: one compilation
+X3 = np.c_[X, X[:, 0] ** 2]
+
+
+def test_rank_deficient_design_names_the_collinear_columns():
+    Xr = np.c_[X, X[:, 0] + 2 * X[:, 1]]
+    msg = _message(RankDeficientError, lambda: xglm.GLM().fit(Xr, COUNTS))
+    assert msg == (
+        "X: the design is rank deficient; these columns are linearly dependent: "
+        "x0 ~ x1 ~ x2. Fix: drop one column of each set, or add a Ridge penalty "
+        "(regularizer='Ridge')."
+    )
+
+
+def test_rank_deficiency_with_the_intercept_and_labels():
+    # a constant column duplicates the intercept; a DataFrame gives readable labels
+    df = pd.DataFrame({"speed": X[:, 0], "const": 3.0, "pos": X[:, 1]})
+    msg = _message(RankDeficientError, lambda: xglm.GLM().fit(df, COUNTS))
+    assert msg == (
+        "X: the design is rank deficient; these columns are linearly dependent: "
+        "Intercept ~ const. Fix: drop one column of each set, or add a Ridge penalty "
+        "(regularizer='Ridge')."
+    )
+    df = pd.DataFrame({"a": X[:, 0], "zero": 0.0, "b": X[:, 1]})
+    msg = _message(RankDeficientError, lambda: xglm.GLM().fit(df, COUNTS))
+    assert msg.startswith("X: the design is rank deficient; these columns are linearly "
+                          "dependent: zero.")  # fmt: skip
+
+
+# ------------------------------------------------------------------------- convergence
+def test_non_converged_fit_warns():
+    with pytest.warns(ConvergenceWarning) as record:
+        m = xglm.GLM(solver_kwargs={"maxiter": 2}).fit(X3, COUNTS)
+    assert str(record[0].message) == (
+        "The 'irls' solver did not converge within maxiter=2 iterations. Fix: raise "
+        "solver_kwargs['maxiter'], loosen solver_kwargs['tol'], standardise the "
+        "predictors, or add a penalty."
+    )
+    assert m.converged_ is False
+
+
+def test_converged_fit_does_not_warn():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        m = xglm.GLM().fit(X3, COUNTS)
+    assert m.converged_ is True
+
+
+# ------------------------------------------------------------------------- use before fit
+@pytest.mark.parametrize("what", ["predict", "summary", "bse_", "coef_"])
+def test_not_fitted(what):
+    def use():
+        m = xglm.GLM()
+        attr = getattr(m, what)
+        if callable(attr):
+            attr(X) if what == "predict" else attr()
+
+    msg = _message(NotFittedError, use)
+    assert msg == f"GLM is not fitted yet; call fit before using {what}."
+
+
+def test_predict_type_and_features():
+    m = xglm.GLM().fit(X3, COUNTS)
+    msg = _message(XglmError, lambda: m.predict(X3, type="mean"))
+    assert msg == (
+        "type: got 'mean'; expected 'response' (the mean) or 'link' (the linear predictor)."
+    )
+    with pytest.raises(DesignError):
+        m.predict(X3[:, :2])
