@@ -239,6 +239,9 @@ class GLM:
         )
 
         def run(fam, beta0, b0, from_start):
+            if isinstance(fam, NegativeBinomial) and not fam.estimate_alpha:
+                # alpha as an array is traced, so a new alpha does not recompile
+                fam = NegativeBinomial(alpha=jnp.asarray(fam.alpha, dtype), link=fam.link)
             return fit_arrays(
                 args["X"],
                 args["y"],

@@ -377,6 +377,11 @@ def newton_population(
         fresh = need
         ratio_now = change / jnp.maximum(prev_change, 1e-300)
         conv_now = ok & small & (it > 0) & (fresh | (ratio_now < 0.5))
+        # a tolerance below what round-off allows: stop once a fresh step no longer
+        # changes the objective and the coefficients agree to sqrt(eps)
+        eps = jnp.finfo(dtype).eps
+        flat = jnp.abs(F - F_new) <= 100 * eps * jnp.abs(F_new)
+        conv_now = conv_now | (ok & fresh & flat & (change <= jnp.sqrt(eps) * scale) & (it > 1))
         # a chord step that is tiny still needs one fresh Newton step to certify
         stalled = ~ok & (jnp.max(jnp.abs(D), axis=1) <= jnp.sqrt(tol) * scale) & fresh
         conv = conv | ((conv_now | stalled) & ~done)
