@@ -3,11 +3,14 @@
 Accepted forms (for ``p`` features and, in population fits, ``k`` neurons):
 
 * a scalar;
-* an array: ``(p,)`` per feature, ``(k,)`` per neuron (when ``k != p``), ``(p, k)``,
-  or anything that broadcasts to ``(p, k)`` such as ``(1, k)``;
+* an array: ``(p,)`` per feature, ``(k,)`` per neuron, ``(p, k)``, or anything that
+  broadcasts to ``(p, k)`` such as ``(1, k)``; when ``p == k`` a 1-D array could be
+  either and is refused (pass ``(p, k)``); the same holds per leaf and per group;
 * a pytree matching ``X`` (dict with the same keys, list/tuple with the same length),
-  each leaf a scalar, an array of the leaf's feature shape, that shape plus ``(k,)``,
-  or ``(k,)``; for labelled input, a dict keyed by term names (or short labels);
+  each leaf a scalar, an array (or nested list) of the leaf's feature shape, that shape
+  plus ``(k,)``, or ``(k,)``; the strength pytree is read along X's structure, so a
+  list inside a dict is a leaf's strengths, and a list X takes a list of strengths;
+  for labelled input, a dict keyed by term names (or short labels);
 * an ``xarray.DataArray`` with dims among ``feature``, ``term`` and ``neuron``,
   aligned by label;
 * for ElasticNet, ``(strength, ratio)`` with each part in any of the forms above;
@@ -23,7 +26,7 @@ from numbers import Number
 import jax.numpy as jnp
 import numpy as np
 
-from ._design._layout import Layout, flatten_pytree
+from ._design._layout import Layout
 from ._penalties import (
     ElasticNet,
     GroupLasso,
@@ -59,6 +62,8 @@ def _broadcast_leaf(arr, shape, k, what, name) -> np.ndarray:
     kk = k or 1
     if arr.ndim == 0:
         return np.full((size, kk), float(arr))
+    if k is not None and k > 1 and arr.shape == tuple(shape) == (k,):
+        _ambiguous(what, arr.shape, f"{name!r} has {k} coefficient(s)", k, (size, k))
     if arr.shape == tuple(shape):
         return np.repeat(arr.reshape(size, 1), kk, axis=1)
     if k is not None and arr.shape == tuple(shape) + (k,):
@@ -75,7 +80,18 @@ def _broadcast_leaf(arr, shape, k, what, name) -> np.ndarray:
     )
 
 
-def _from_dataarray(da, layout: Layout, k, neuron_labels, what) -> np.ndarray:
+def _ambiguous(what, got, whose, k, full, unit="feature"):
+    """A 1-D strength whose length is both the number of features (or groups) and of
+    neurons: refuse to guess."""
+    raise PenaltyError(
+        f"{what}: got shape {got}, but {whose} and the fit has {k} neurons, so it could "
+        f"mean one strength per {unit} or one per neuron. Fix: pass the full shape "
+        f"{full}: np.repeat(s[:, None], {k}, axis=1) for per-{unit} strengths s, or "
+        f"np.tile(s, ({full[0]}, 1)) for per-neuron strengths s."
+    )
+
+
+def _from_dataarray(da, layout: Layout, k, neuron_labels, what, short_names=None) -> np.ndarray:
     dims = set(da.dims)
     allowed = {"feature", "term", "neuron"}
     if not dims <= allowed or ("feature" in dims and "term" in dims):
@@ -92,7 +108,7 @@ def _from_dataarray(da, layout: Layout, k, neuron_labels, what) -> np.ndarray:
             )
         if neuron_labels is not None and "neuron" in da.coords:
             want = list(neuron_labels)
-            have = list(da.coords["neuron"].values)
+            have = da.coords["neuron"].values.tolist()
             if sorted(map(str, have)) != sorted(map(str, want)):
                 raise PenaltyError(
                     f"{what}: neuron labels {have} do not match the response's neurons "
@@ -110,20 +126,44 @@ def _from_dataarray(da, layout: Layout, k, neuron_labels, what) -> np.ndarray:
                 )
             da = da.sel(feature=want)
     if "term" in dims:
-        have = [str(v) for v in da.coords["term"].values]
-        missing = [n for n in layout.names if n not in have]
-        if missing:
+        if "term" not in da.coords:
             raise PenaltyError(
-                f"{what}: no strength for term(s) {missing}; got terms {have}. "
-                "Fix: give a strength for every term."
+                f"{what}: got a DataArray with a 'term' dim but no 'term' coordinate. Fix: "
+                f"label it, e.g. coords={{'term': {list(layout.names)}}}."
             )
+        # full term names, or the short labels of formula terms ("position" for
+        # "bs(position, df=5)")
+        have = [
+            _match_key(str(v), layout.names, short_names or {}) or str(v)
+            for v in da.coords["term"].values
+        ]
+        missing = [n for n in layout.names if n not in have]
+        unknown = [n for n in have if n not in layout.names]
+        if missing or unknown:
+            raise PenaltyError(
+                f"{what}: the DataArray's terms {have} do not match the model's terms "
+                f"{list(layout.names)} (missing: {missing}, unknown: {unknown}). "
+                "Fix: give one strength per term, labelled by term name."
+            )
+        da = da.assign_coords(term=have)
         da = da.sel(term=list(layout.term_of_feature))
     order = [d for d in ("feature", "term", "neuron") if d in dims]
     arr = np.asarray(da.transpose(*order).values, dtype=float)
     if "neuron" in dims and not ({"feature", "term"} & dims):
-        arr = np.broadcast_to(arr[None, :], (layout.n_features, k))
+        arr = np.repeat(arr[None, :], layout.n_features, axis=0)
     elif "neuron" not in dims:
         arr = np.repeat(arr[:, None], k or 1, axis=1)
+    if arr.shape != (layout.n_features, k or 1):
+        sizes = {d: da.sizes[d] for d in da.dims}
+        expected = {"feature": layout.n_features}
+        if k is not None:
+            expected["neuron"] = k
+        raise PenaltyError(
+            f"{what}: got a DataArray of sizes {sizes}; expected {expected} (or a 'term' "
+            f"dim with one entry per term). Fix: one strength per feature"
+            + (" and neuron" if k is not None else "")
+            + "."
+        )
     return np.array(arr, dtype=float)
 
 
@@ -133,14 +173,14 @@ def _match_key(key, names, short) -> str | None:
     return short.get(key)
 
 
-def per_feature(value, layout: Layout, k, what, neuron_labels=None, short_names=None):
-    """Broadcast ``value`` to a ``(p, k or 1)`` float array."""
+def per_feature(value, layout: Layout, k, what, neuron_labels=None, short_names=None, check=True):
+    """Broadcast ``value`` to a ``(p, k or 1)`` float array (``check``: finite, >= 0)."""
     p = layout.n_features
     kk = k or 1
     if value is None:
         raise PenaltyError(f"{what}: got None; expected a number. Fix: pass a strength.")
     if type(value).__name__ == "DataArray":
-        out = _from_dataarray(value, layout, k, neuron_labels, what)
+        out = _from_dataarray(value, layout, k, neuron_labels, what, short_names)
     elif _is_scalar(value):
         out = np.full((p, kk), float(_as_float(value, what)))
     elif (
@@ -159,6 +199,8 @@ def per_feature(value, layout: Layout, k, what, neuron_labels=None, short_names=
         out = _from_tree(value, layout, k, what, short_names or {})
     else:
         arr = _as_float(value, what)
+        if k is not None and k > 1 and arr.shape == (p,) == (k,):
+            _ambiguous(what, arr.shape, f"X has {p} features", k, (p, k))
         if arr.ndim == 1 and arr.shape[0] == p:
             out = np.repeat(arr[:, None], kk, axis=1)
         elif k is not None and arr.ndim == 1 and arr.shape[0] == k:
@@ -168,12 +210,14 @@ def per_feature(value, layout: Layout, k, what, neuron_labels=None, short_names=
                 out = np.array(np.broadcast_to(arr, (p, kk)), dtype=float)
             except ValueError:
                 expected = f"({p},)" + (f", ({k},) per neuron or ({p}, {k})" if k else "")
+                tree = ", or a pytree matching X" if layout.kind != "array" else ""
                 raise PenaltyError(
                     f"{what}: got an array of shape {arr.shape}; expected a scalar or "
                     f"shape {expected} for {p} feature(s). Fix: pass one strength per "
-                    "feature, or a single number."
+                    f"feature, or a single number{tree}."
                 ) from None
-    _check_values(out, what)
+    if check:
+        _check_values(out, what)
     return out
 
 
@@ -210,47 +254,77 @@ def _from_tree(value, layout: Layout, k, what, short_names):
                 )
             entries[name] = v
         leaves_v, names_v = [entries.get(n) for n in layout.names], list(layout.names)
-        missing = [n for n, v in zip(names_v, leaves_v) if v is None]
+        missing = [n for n, v in zip(names_v, leaves_v, strict=True) if v is None]
         if missing:
             raise PenaltyError(
                 f"{what}: no strength for term(s) {missing}. Fix: give a strength for "
                 "every term (0 leaves a term unpenalized)."
             )
     else:
-        leaves_v, names_v, struct_v = flatten_pytree(value)
-        if _shape_of(struct_v) != _shape_of(layout.structure):
-            if isinstance(value, dict) and layout.structure[0] == "dict":
-                want = set(layout.names)
-                have = set(names_v)
-                if want == have:
-                    lookup = dict(zip(names_v, leaves_v))
-                    leaves_v = [lookup[n] for n in layout.names]
-                    names_v = list(layout.names)
-                else:
-                    raise PenaltyError(
-                        f"{what}: keys {sorted(have)} do not match the keys of X "
-                        f"{list(layout.names)} (missing: {sorted(want - have)}, unknown: "
-                        f"{sorted(have - want)}). Fix: give one entry per key of X."
-                    )
-            else:
-                raise PenaltyError(
-                    f"{what}: the strength pytree ({type(value).__name__} with leaves "
-                    f"{names_v}) does not match the structure of X (leaves "
-                    f"{list(layout.names)}). Fix: pass the same container type with one "
-                    "entry per leaf of X, or a single number."
-                )
+        leaves_v = _align_tree(value, layout.structure, "", what)
     parts = [
         _broadcast_leaf(_as_float(v, what), shape, k, what, name)
-        for v, shape, name in zip(leaves_v, layout.shapes, layout.names)
+        for v, shape, name in zip(leaves_v, layout.shapes, layout.names, strict=True)
     ]
     return np.concatenate(parts, axis=0)
 
 
-def _shape_of(struct):
+def _describe(path: str) -> str:
+    return "the strength pytree" if not path else f"the entry {path}"
+
+
+def _align_tree(value, struct, path, what) -> list:
+    """The strength leaves of ``value`` in the order of X's leaves.
+
+    ``value`` is walked along X's structure: where X has a leaf, ``value`` may hold a
+    scalar, a list or an array (the strengths of that leaf), so lists inside a dict are
+    not taken for containers. Dict keys are matched by name (any order).
+    """
     if struct is None or struct[0] == "leaf":
-        return "leaf"
-    kind = struct[0] if isinstance(struct[0], str) else "namedtuple"
-    return (kind, tuple((k, _shape_of(s)) for k, s in struct[1]))
+        return [value]
+    kind, subs = struct
+    keys = [key for key, _ in subs]
+    if kind == "dict" or not isinstance(kind, str):  # dict or NamedTuple
+        if isinstance(value, dict):
+            have = list(value.keys())
+            missing = [key for key in keys if key not in value]
+            unknown = [key for key in have if key not in keys]
+            if missing or unknown:
+                where = "X" if not path else f"X{path}"
+                raise PenaltyError(
+                    f"{what}: {_describe(path)} has keys {have}, which do not match the "
+                    f"keys of {where} {keys} (missing: {missing}, unknown: {unknown}). "
+                    "Fix: give one entry per key of X, or a single number."
+                )
+            items = [(key, value[key]) for key in keys]
+        elif (
+            not isinstance(kind, str)
+            and isinstance(value, (list, tuple))
+            and len(value) == len(keys)
+        ):
+            items = list(zip(keys, value, strict=True))
+        else:
+            expected = "a dict" if kind == "dict" else f"a {kind[1].__name__} or dict"
+            raise PenaltyError(
+                f"{what}: {_describe(path)} is a {type(value).__name__}; expected {expected} "
+                f"with the keys {keys} to match X. Fix: pass the same container type with "
+                "one entry per leaf of X, or a single number."
+            )
+    else:  # list or tuple
+        if not isinstance(value, (list, tuple)) or len(value) != len(keys):
+            got = type(value).__name__
+            if isinstance(value, (list, tuple)):
+                got += f" of length {len(value)}"
+            raise PenaltyError(
+                f"{what}: {_describe(path)} is a {got}; expected a list or tuple of "
+                f"length {len(keys)} (one entry per element of X{path}). Fix: pass one "
+                "strength per leaf of X, or a single number."
+            )
+        items = list(zip(keys, value, strict=True))
+    out = []
+    for (key, sub), (_, v) in zip(subs, items, strict=True):
+        out.extend(_align_tree(v, sub, f"{path}[{key!r}]", what))
+    return out
 
 
 def _check_values(arr, what):
@@ -321,6 +395,8 @@ def _group_strengths(value, names, k, what) -> np.ndarray:
         arr = np.stack([np.broadcast_to(_as_float(lookup[n], what), (kk,)) for n in names])
     else:
         arr = _as_float(value, what)
+        if k is not None and k > 1 and arr.shape == (g,) == (k,):
+            _ambiguous(what, arr.shape, f"there are {g} groups", k, (g, k), unit="group")
         if arr.ndim == 0:
             arr = np.full((g, kk), float(arr))
         elif arr.shape == (g,):
@@ -388,8 +464,10 @@ def resolve_penalty(
             else:
                 s, r = strength, reg.ratio
             s = per_feature(s, layout, n_neurons, what, neuron_labels, short_names)
-            r = per_feature(r, layout, n_neurons, f"{what} (ratio)", neuron_labels, short_names)
-            if np.any((r <= 0) | (r > 1)):
+            r = per_feature(
+                r, layout, n_neurons, f"{what} (ratio)", neuron_labels, short_names, check=False
+            )
+            if not np.all(np.isfinite(r) & (r > 0) & (r <= 1)):
                 raise PenaltyError(
                     f"{what}: the ElasticNet ratio must be in (0, 1]; got values in "
                     f"[{r.min():g}, {r.max():g}]. Fix: pass (strength, ratio) with "
