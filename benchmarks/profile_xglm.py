@@ -180,7 +180,10 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args(argv)
     if not args.one:  # one fresh process per problem, so first calls compile from scratch
+        import os
         import subprocess
+
+        os.environ["XGLM_NO_COMPILATION_CACHE"] = "1"
 
         out = ["## Where xglm's time goes", ""]
         for title, prob in _problems(args.quick):
