@@ -543,7 +543,14 @@ def feature_mask_array(mask, layout: Layout, k: int) -> np.ndarray:
                 )
             leaves = [mask[n] for n in layout.names]
         else:
-            leaves, _, _ = flatten_pytree(mask)
+            flat_x = layout.structure is not None and all(
+                sub[0] == "leaf" for _, sub in layout.structure[1]
+            )
+            if flat_x and len(mask) == len(layout.names):
+                # one entry per leaf of a flat list/tuple X: each entry is that leaf's flags
+                leaves = list(mask)
+            else:
+                leaves, _, _ = flatten_pytree(mask)
             if len(leaves) != len(layout.names):
                 raise XglmError(
                     f"feature_mask: got {len(leaves)} leaves; expected {len(layout.names)} "

@@ -16,7 +16,7 @@ from .._families import Family
 from .._penalties import PenaltyArrays
 from ..errors import XglmError
 from ._first_order import fista, quasi_newton
-from ._newton import newton_population
+from ._newton import newton_population, null_starts
 from ._problem import Problem, SolverOutput
 
 __all__ = [
@@ -133,7 +133,7 @@ def fit_arrays(
     k = y.shape[1]
     if solver == "irls":
         if from_start:
-            T0 = _null_starts(X, y, w, offset, family, fit_intercept)
+            T0 = null_starts(X, y, w, offset, family, fit_intercept)
         else:
             T0 = jnp.concatenate([b0[:, None], (beta0 * mask).T], axis=1)
         T, n_iter, conv, obj = newton_population(
@@ -174,20 +174,3 @@ def fit_arrays(
             out.coef[:, 0], out.intercept[0], out.n_iter[0], out.converged[0], out.objective[0]
         )
     return out
-
-
-def _null_starts(X, y, w, offset, family, fit_intercept):
-    """``(k, p+1)``: zero coefficients, intercept at the link of the weighted mean."""
-    k = y.shape[1]
-    p = X.shape[1]
-    sw = jnp.sum(w, axis=0)
-    if fit_intercept:
-        ybar = jnp.sum(w * y, axis=0) / sw
-        b = (
-            family.link.link(family.mu_start(ybar, jnp.ones_like(ybar)))
-            - jnp.sum(w * offset, axis=0) / sw
-        )
-        b = jnp.where(jnp.isfinite(b), b, 0.0)
-    else:
-        b = jnp.zeros((k,), X.dtype)
-    return jnp.concatenate([b[:, None], jnp.zeros((k, p), X.dtype)], axis=1)

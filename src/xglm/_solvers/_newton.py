@@ -177,6 +177,23 @@ def _hessian_stride(n: int, p: int) -> int:
     return max(1, n // max(n // 8, 50 * (p + 1)))
 
 
+def null_starts(X, y, w, offset, family, fit_intercept):
+    """``(k, p+1)``: zero coefficients, intercept at the link of the weighted mean."""
+    k = y.shape[1]
+    p = X.shape[1]
+    sw = jnp.sum(w, axis=0)
+    if fit_intercept:
+        ybar = jnp.sum(w * y, axis=0) / sw
+        b = (
+            family.link.link(family.mu_start(ybar, jnp.ones_like(ybar)))
+            - jnp.sum(w * offset, axis=0) / sw
+        )
+        b = jnp.where(jnp.isfinite(b), b, 0.0)
+    else:
+        b = jnp.zeros((k,), X.dtype)
+    return jnp.concatenate([b[:, None], jnp.zeros((k, p), X.dtype)], axis=1)
+
+
 def newton_population(
     X,
     Y,
@@ -278,9 +295,10 @@ def newton_population(
             cbeta = _xt_dot(X, wz) / sw * M
             return jnp.concatenate([cb[:, None], cbeta.T], axis=1)
 
-        if not from_start:
-            return from_gradient(None)
-        return lax.cond(first, direct, from_gradient, None)
+        def first_model(_):
+            return jnp.where(use_start[:, None], direct(None), from_gradient(None))
+
+        return lax.cond(first, first_model, from_gradient, None)
 
     def candidates(T, eta, A, fac, first):
         c = model_rhs(T, eta, A, first)
@@ -308,17 +326,20 @@ def newton_population(
         return jax.vmap(_scaled_factor)(Ap)
 
     # ---- start ----------------------------------------------------------------------
+    # From the family's starting means (the default, as R's glm.fit), or from the given
+    # coefficients; a neuron whose given start has a non-finite objective (e.g. exp
+    # overflow) falls back to the starting means.
     T0 = T0.astype(dtype)
     eta0 = eta_of(T0)
     F0 = obj_of(T0, eta0)
-    if from_start:
-        # like R's glm.fit, the first step (from the starting means) is accepted when finite
-        F0 = jnp.full_like(F0, jnp.inf)
-        mu_s = family.mu_start(Y, W)
-        eta_s = family.link.link(mu_s)
-        eta_s = jnp.where(jnp.isfinite(eta_s), eta_s, eta0)
-    else:
-        eta_s = eta0
+    use_start = jnp.full((k,), from_start) | ~jnp.isfinite(F0)
+    T0 = jnp.where(use_start[:, None], null_starts(X, Y, W, OFF, family, fit_intercept), T0)
+    mu_s = family.mu_start(Y, W)
+    eta_s = family.link.link(mu_s)
+    eta_s = jnp.where(jnp.isfinite(eta_s), eta_s, eta_of(T0))
+    eta_s = jnp.where(use_start[None, :], eta_s, eta0)
+    # the first step from the starting means is accepted when finite
+    F0 = jnp.where(use_start, jnp.inf, F0)
     q = X.shape[1] + 1
     A0 = jnp.zeros((k, q, q), dtype)
     fac0 = factor_all(jnp.broadcast_to(jnp.eye(q, dtype=dtype), (k, q, q)))

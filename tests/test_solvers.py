@@ -1,0 +1,79 @@
+"""Solver behaviour not covered by the reference tests: stopping rules, start values,
+population bookkeeping and compilation reuse."""
+
+import warnings
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+
+import xglm
+from xglm._solvers import TRACE_COUNT
+
+
+@pytest.fixture(scope="module")
+def star98():
+    d = sm.datasets.star98.load_pandas()
+    trials = (d.endog["NABOVE"] + d.endog["NBELOW"]).to_numpy(float)
+    y = d.endog["NABOVE"].to_numpy(float) / trials
+    return d.exog.to_numpy(float), y, trials
+
+
+@pytest.mark.parametrize("tol", [1e-8, 1e-12, 1e-15])
+def test_tolerance_below_round_off_still_converges(star98, tol):
+    X, y, trials = star98
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = xglm.GLM(family="binomial", solver_kwargs={"tol": tol}).fit(X, y, sample_weight=trials)
+    ref = sm.GLM(y, sm.add_constant(X), family=sm.families.Binomial(), var_weights=trials).fit(
+        tol=1e-13
+    )
+    assert m.converged_ and m.n_iter_ < 20
+    np.testing.assert_allclose(np.r_[m.intercept_, m.coef_], ref.params, rtol=1e-6)
+
+
+def test_population_neurons_report_their_own_iterations():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3))
+    B = np.array([[0.0, 0.8], [0.0, -0.6], [0.0, 0.5]])
+    Y = rng.poisson(np.exp(0.2 + X @ B))
+    m = xglm.PopulationGLM().fit(X, Y)
+    singles = [xglm.GLM().fit(X, Y[:, j]) for j in range(2)]
+    assert m.n_iter_.shape == (2,)
+    for j, s in enumerate(singles):
+        np.testing.assert_allclose(m.coef_[:, j], s.coef_, rtol=1e-10, atol=1e-12)
+        assert m.n_iter_[j] == s.n_iter_
+
+
+def test_feature_mask_as_nested_lists_for_a_list_design():
+    rng = np.random.default_rng(1)
+    A, B = rng.normal(size=(300, 2)), rng.normal(size=(300, 3))
+    Y = rng.poisson(np.exp(0.1 + 0.3 * A[:, :1] + 0.2 * B[:, 1:2] * np.array([1.0, -1.0])))
+    m = xglm.PopulationGLM(feature_mask=[[1, 0], [0, 1]]).fit([A, B], Y)
+    coef_a, coef_b = m.coef_
+    assert np.all(coef_a[:, 1] == 0) and np.all(coef_b[:, 0] == 0)
+    assert np.all(coef_a[:, 0] != 0) and np.all(coef_b[:, 1] != 0)
+
+
+def test_negative_binomial_alpha_does_not_recompile():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(250, 2))
+    y = rng.poisson(np.exp(0.5 + X @ [0.3, -0.2]))
+    xglm.GLM(family=xglm.NegativeBinomial(alpha=0.5)).fit(X, y)
+    before = dict(TRACE_COUNT)
+    m = xglm.GLM(family=xglm.NegativeBinomial(alpha=2.0)).fit(X, y)
+    ref = sm.GLM(y, sm.add_constant(X), family=sm.families.NegativeBinomial(alpha=2.0)).fit(
+        tol=1e-13
+    )
+    np.testing.assert_allclose(np.r_[m.intercept_, m.coef_], ref.params, rtol=1e-6)
+    assert TRACE_COUNT["fit"] == before["fit"]
+
+
+def test_fit_from_a_poor_start_has_no_nans():
+    rng = np.random.default_rng(3)
+    X = np.c_[rng.normal(size=500) * 1e3, rng.normal(size=500)]
+    y = rng.poisson(np.exp(0.2 + X @ [2e-4, 0.3]))
+    m = xglm.GLM().fit(X, y, init_params=(np.array([5.0, -5.0]), np.array([3.0])))
+    ref = xglm.GLM().fit(X, y)
+    assert m.converged_
+    np.testing.assert_allclose(m.coef_, ref.coef_, rtol=1e-6)
