@@ -431,7 +431,7 @@ def run_problem(problem: dict, packages: list[str], *, repeats=3, verbose=True, 
     log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if verbose else (lambda *a: None)
     refs = {}
     t0 = time.perf_counter()
-    if pen in (None, "ridge") and y.ndim == 1:
+    if pen in (None, "ridge"):
         coef, icpt = newton_reference(X, y, fam, alpha if pen == "ridge" else 0.0)
         refs["numpy-newton"] = fobj(coef, icpt)
         log(f"  reference numpy-newton: {refs['numpy-newton']:.15g} ({time.perf_counter() - t0:.1f} s)")
@@ -474,6 +474,7 @@ def run_problem(problem: dict, packages: list[str], *, repeats=3, verbose=True, 
         results[pkg] = r
     fbest = min([v for v in refs.values()] + [r["objective"] for r in results.values() if r.get("ok")])
     for r in results.values():
+        r.pop("traceback", None)  # keeps machine paths out of the saved results
         if r.get("ok"):
             r["gap"] = rel_gap(r["objective"], fbest)
             r.pop("coef", None)
