@@ -252,6 +252,10 @@ def timed(fn):
 def run_worker(spec_path: str) -> None:
     """Fresh-process measurement of one (problem, package) pair; see the module docstring."""
     job = json.loads(Path(spec_path).read_text())
+    # one core: XLA runs independent operations of a program concurrently even with the
+    # one-thread flags, so the process is pinned to a single CPU as well
+    if job.get("pin", True) and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})
     sys.path.insert(0, str(HERE))
     import _peers  # noqa: PLC0415
 
