@@ -113,7 +113,25 @@ def fit_statistics(
     out = summary_statistics(X, Y, W, OFF, M, family, B, b, fit_intercept, has_offset)
     res = {key: np.asarray(v) for key, v in out.items()}
     if info:
-        res["info"] = np.asarray(information_matrices(X, Y, W, OFF, M, family, B, b, fit_intercept))
+        # one neuron at a time: one compiled program, memory independent of k
+        res["info"] = np.concatenate(
+            [
+                np.asarray(
+                    information_matrices(
+                        X,
+                        Y[:, i : i + 1],
+                        W[:, i : i + 1],
+                        OFF[:, i : i + 1],
+                        M[:, i : i + 1],
+                        family,
+                        B[:, i : i + 1],
+                        b[i : i + 1],
+                        fit_intercept,
+                    )
+                )
+                for i in range(Y.shape[1])
+            ]
+        )
     return res
 
 

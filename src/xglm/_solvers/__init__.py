@@ -89,8 +89,78 @@ def _solve_one(prob: Problem, beta0, b0, solver, tol, maxiter):
     return quasi_newton(prob, beta0, b0, name=solver, tol=tol, maxiter=maxiter)
 
 
-@eqx.filter_jit
 def fit_arrays(
+    X,
+    y,
+    w,
+    offset,
+    mask,
+    family: Family,
+    penalty: PenaltyArrays,
+    beta0,
+    b0,
+    from_start: bool,
+    solver: str,
+    tol: float,
+    maxiter: int,
+    fit_intercept: bool,
+) -> SolverOutput:
+    """Fit one neuron (``y`` of shape ``(n,)``) or a population (``(n, k)``).
+
+    For a population every argument but ``X``, ``family`` and the options carries a
+    trailing neuron axis, and each neuron's objective is minimised independently. With
+    the Newton solver the neurons of a population are solved one after another by the
+    same compiled single-neuron program (XLA's CPU runtime has been seen to stall on the
+    batched Newton program with many neurons); first-order solvers are vmapped.
+    """
+    args = (
+        X,
+        y,
+        w,
+        offset,
+        mask,
+        family,
+        penalty,
+        beta0,
+        b0,
+        from_start,
+        solver,
+        tol,
+        maxiter,
+        fit_intercept,
+    )
+    if y.ndim == 1 or solver != "irls":
+        return _fit_arrays_jit(*args)
+    outs = [
+        _fit_arrays_jit(
+            X,
+            y[:, i],
+            w[:, i],
+            offset[:, i],
+            mask[:, i],
+            family,
+            penalty.neuron(i),
+            beta0[:, i],
+            b0[i],
+            from_start,
+            solver,
+            tol,
+            maxiter,
+            fit_intercept,
+        )
+        for i in range(y.shape[1])
+    ]
+    return SolverOutput(
+        jnp.stack([o.coef for o in outs], axis=1),
+        jnp.stack([o.intercept for o in outs]),
+        jnp.stack([o.n_iter for o in outs]),
+        jnp.stack([o.converged for o in outs]),
+        jnp.stack([o.objective for o in outs]),
+    )
+
+
+@eqx.filter_jit
+def _fit_arrays_jit(
     X,
     y,
     w,
