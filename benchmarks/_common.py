@@ -409,7 +409,7 @@ def spawn_retry(problem: dict, package: str, **job) -> dict:
     """
     timeout = problem.get("xglm_timeout", 900) if is_xglm(package) else 900
     retries = problem.get("retries", 0) if is_xglm(package) else 0
-    for attempt in range(1 + retries):
+    for attempt in range(1 + retries):  # noqa: B007 (counted after the loop)
         r = spawn(problem, package, timeout=timeout, **job)
         if r.get("ok") or "timeout" not in str(r.get("error", "")):
             break

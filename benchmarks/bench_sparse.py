@@ -13,7 +13,6 @@ from __future__ import annotations
 import _common  # noqa: F401  (sets the one-thread environment first)
 from _common import bench_main
 
-
 # NeMoS' proximal gradient takes tens of seconds per full-size fit; float32 and float64
 # ran equally fast in quick runs, so the suite keeps float32 only (add "nemos-float64" here)
 NEMOS = ["nemos-float32"]

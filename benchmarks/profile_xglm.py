@@ -21,12 +21,11 @@ import time
 from collections import defaultdict
 
 import _common  # noqa: F401  (one-thread environment first)
-import numpy as np
-from _common import make_problem
-
 import bench_population
 import bench_single
 import bench_sparse
+import numpy as np
+from _common import make_problem
 
 
 def _problems(quick):
@@ -50,6 +49,7 @@ def _timeit(fn, repeats=5):
 def profile(prob, repeats=5):
     import jax
     import jax.numpy as jnp
+
     import xglm
     from xglm import _model
 

@@ -17,11 +17,10 @@ import sys
 import time
 
 import _common  # noqa: F401  (one-thread environment first)
-from _common import HERE, TARGET_GAP, bench_main, fmt_t, summarise, thread_setting
-
 import bench_population
 import bench_single
 import bench_sparse
+from _common import HERE, TARGET_GAP, bench_main, fmt_t, summarise, thread_setting
 
 BENCHES = [("single", bench_single), ("population", bench_population), ("sparse", bench_sparse)]
 
