@@ -178,7 +178,7 @@ class PenaltyArrays(eqx.Module):
 
     def _group_norms(self, beta):
         onehot = self._onehot(beta.dtype)
-        return jnp.sqrt(onehot.T @ beta**2 if beta.ndim == 1 else onehot.T @ beta**2)
+        return jnp.sqrt(onehot.T @ beta**2)
 
     def _onehot(self, dtype):
         g = self.n_groups

@@ -16,7 +16,7 @@ from .._families import Family
 from .._penalties import PenaltyArrays
 from ..errors import XglmError
 from ._first_order import fista, quasi_newton
-from ._newton import newton_population, null_starts
+from ._newton import newton_population
 from ._problem import Problem, SolverOutput
 
 __all__ = [
@@ -202,10 +202,8 @@ def _fit_arrays_jit(
         )
     k = y.shape[1]
     if solver == "irls":
-        if from_start:
-            T0 = null_starts(X, y, w, offset, family, fit_intercept)
-        else:
-            T0 = jnp.concatenate([b0[:, None], (beta0 * mask).T], axis=1)
+        # with from_start the solver replaces T0 by the null start itself
+        T0 = jnp.concatenate([b0[:, None], (beta0 * mask).T], axis=1)
         T, n_iter, conv, obj = newton_population(
             X,
             y,

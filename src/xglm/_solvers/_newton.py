@@ -31,19 +31,8 @@ from jax import lax
 
 from .._families import Family
 from .._penalties import PenaltyArrays
-from ._problem import Problem
 
-__all__ = ["newton_population", "quadratic_model", "information"]
-
-
-def quadratic_model(prob: Problem, eta):
-    """``(A, c)`` of the loss model ``1/2 t'At - c't`` in ``t = (b, beta)``, scaled by 1/sum(w)."""
-    wk, z = prob.working(eta)
-    A = _info_from_weights(prob.X, wk, prob.mask, prob.fit_intercept) / prob.sum_w
-    c = jnp.concatenate([jnp.sum(wk * z)[None], _xt_dot(prob.X, wk * z) * prob.mask]) / prob.sum_w
-    if not prob.fit_intercept:
-        c = c.at[0].set(0.0)
-    return A, c
+__all__ = ["newton_population", "null_starts", "information"]
 
 
 def _xt_dot(X, r):

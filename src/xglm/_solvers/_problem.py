@@ -63,17 +63,6 @@ class Problem(eqx.Module):
         b = jnp.where(jnp.isfinite(b), b, 0.0)
         return beta, b.astype(self.X.dtype)
 
-    def working(self, eta):
-        """IRLS working weights and response (offset removed) at ``eta``."""
-        mu = self.family.link.inverse(eta)
-        d = self.family.link.inverse_deriv(eta)
-        var = self.family.variance(mu)
-        wk = self.w * d**2 / var
-        z = eta - self.offset + (self.y - mu) / d
-        wk = jnp.where(jnp.isfinite(wk) & jnp.isfinite(z), wk, 0.0)
-        z = jnp.where(jnp.isfinite(z), z, 0.0)
-        return wk, z
-
 
 class SolverOutput(eqx.Module):
     """What every solver returns for one neuron."""
