@@ -15,7 +15,9 @@ jax.config.update("jax_enable_x64", True)
 if not os.environ.get("XGLM_NO_COMPILATION_CACHE") and not jax.config.jax_compilation_cache_dir:
     jax.config.update(
         "jax_compilation_cache_dir",
-        os.environ.get("XGLM_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "xglm", "jax")),
+        os.environ.get(
+            "XGLM_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "xglm", "jax")
+        ),
     )
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
 

@@ -15,6 +15,7 @@ Conventions (checked against R through statsmodels' shipped results):
 from __future__ import annotations
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
@@ -22,7 +23,7 @@ from scipy import stats
 
 from ._families import Family
 from ._solvers import TRACE_COUNT
-from ._solvers._newton import information
+from ._solvers._newton import information, x_dot
 
 __all__ = ["fit_statistics", "wald_table", "collinear_columns"]
 
@@ -30,36 +31,38 @@ __all__ = ["fit_statistics", "wald_table", "collinear_columns"]
 def _null_intercepts(X, Y, W, OFF, family, fit_intercept, has_offset=True, iters: int = 50):
     """Intercept of every neuron's intercept-only model (with its offset), by Fisher scoring.
 
-    Without an offset the intercept-only maximum-likelihood mean is the weighted mean of
-    ``y`` for every family and link, so no iteration is needed.
+    Neuron-major arrays ``(k, n)``. Without an offset the intercept-only
+    maximum-likelihood mean is the weighted mean of ``y`` for every family and link, so
+    no iteration is needed.
     """
-    k = Y.shape[1]
+    k = Y.shape[0]
     if not fit_intercept:
         return jnp.zeros((k,), X.dtype)
-    sw = jnp.sum(W, axis=0)
-    ybar = jnp.sum(W * Y, axis=0) / sw
+    sw = jnp.sum(W, axis=1)
+    ybar = jnp.sum(W * Y, axis=1) / sw
     if not has_offset:
         return family.link.link(ybar)
     b = family.link.link(family.mu_start(ybar, jnp.ones_like(ybar)))
-    b = b - jnp.sum(W * OFF, axis=0) / sw
+    b = b - jnp.sum(W * OFF, axis=1) / sw
     b = jnp.where(jnp.isfinite(b), b, 0.0)
 
     def body(_, b):
-        eta = OFF + b
+        eta = OFF + b[:, None]
         mu = family.link.inverse(eta)
         d = family.link.inverse_deriv(eta)
         wk = W * d**2 / family.variance(mu)
-        z = b + (Y - mu) / d
+        z = b[:, None] + (Y - mu) / d
         ok = jnp.isfinite(wk) & jnp.isfinite(z)
         wk = jnp.where(ok, wk, 0.0)
-        new = jnp.sum(wk * jnp.where(ok, z, 0.0), axis=0) / jnp.maximum(jnp.sum(wk, axis=0), 1e-300)
+        new = jnp.sum(wk * jnp.where(ok, z, 0.0), axis=1) / jnp.maximum(jnp.sum(wk, axis=1), 1e-300)
         return jnp.where(jnp.isfinite(new), new, b)
 
     return lax.fori_loop(0, iters, body, b)
 
 
-def _as_population(*arrays):
-    return [a if a is None or a.ndim == 2 else a[:, None] for a in arrays]
+def _neuron_major(y, w, offset, mask, coef):
+    """``(n,)``/``(n, k)`` arrays as ``(k, n)`` (and ``(p,)``/``(p, k)`` as ``(k, p)``)."""
+    return [a[None, :] if a.ndim == 1 else a.T for a in (y, w, offset, mask, coef)]
 
 
 @eqx.filter_jit
@@ -68,27 +71,31 @@ def summary_statistics(
 ):
     """Deviance, Pearson chi^2, log-likelihoods and the null model of every neuron.
 
-    All arrays carry a trailing neuron axis (``Y``: ``(n, k)``, ``B``: ``(p, k)``,
-    ``b``: ``(k,)``); one pass over ``X`` plus the intercept-only fits.
+    Neuron-major arrays (``Y``: ``(k, n)``, ``B``: ``(k, p)``, ``b``: ``(k,)``); one
+    pass over ``X`` plus the intercept-only fits.
     """
     TRACE_COUNT["stats"] += 1
-    eta = X @ (B * M) + b + OFF
+    eta = x_dot(X, B * M) + b[:, None] + OFF
     mu = family.link.inverse(eta)
-    dev = jnp.sum(W * family.unit_deviance(Y, mu), axis=0)
-    pearson = jnp.sum(W * (Y - mu) ** 2 / family.variance(mu), axis=0)
+    dev = jnp.sum(W * family.unit_deviance(Y, mu), axis=1)
+    pearson = jnp.sum(W * (Y - mu) ** 2 / family.variance(mu), axis=1)
     b0 = _null_intercepts(X, Y, W, OFF, family, fit_intercept, has_offset)
-    mu0 = family.link.inverse(OFF + b0)
-    null_dev = jnp.sum(W * family.unit_deviance(Y, mu0), axis=0)
-    loglik = family.log_likelihood(Y, mu, W, family.r_scale(dev, W))
-    null_loglik = family.log_likelihood(Y, mu0, W, family.r_scale(null_dev, W))
+    mu0 = family.link.inverse(OFF + b0[:, None])
+    null_dev = jnp.sum(W * family.unit_deviance(Y, mu0), axis=1)
+    loglik = jax.vmap(lambda y, m, w, d: family.log_likelihood(y, m, w, family.r_scale(d, w)))(
+        Y, mu, W, dev
+    )
+    null_loglik = jax.vmap(lambda y, m, w, d: family.log_likelihood(y, m, w, family.r_scale(d, w)))(
+        Y, mu0, W, null_dev
+    )
     return dict(
         deviance=dev,
         pearson_chi2=pearson,
         null_deviance=null_dev,
         loglik=loglik,
         null_loglik=null_loglik,
-        nobs=jnp.sum(W > 0, axis=0),
-        sum_w=jnp.sum(W, axis=0),
+        nobs=jnp.sum(W > 0, axis=1),
+        sum_w=jnp.sum(W, axis=1),
         null_intercept=b0,
     )
 
@@ -97,7 +104,7 @@ def summary_statistics(
 def information_matrices(X, Y, W, OFF, M, family: Family, B, b, fit_intercept: bool):
     """Unscaled expected information of (intercept, coefficients): ``(k, p+1, p+1)``."""
     TRACE_COUNT["stats"] += 1
-    eta = X @ (B * M) + b + OFF
+    eta = x_dot(X, B * M) + b[:, None] + OFF
     return information(X, eta, Y, W, M, family, fit_intercept)
 
 
@@ -108,7 +115,7 @@ def fit_statistics(
 
     ``info=False`` skips the information matrices (computed later on demand).
     """
-    Y, W, OFF, M, B = _as_population(y, w, offset, mask, coef)
+    Y, W, OFF, M, B = _neuron_major(y, w, offset, mask, coef)
     b = jnp.reshape(intercept, (-1,))
     out = summary_statistics(X, Y, W, OFF, M, family, B, b, fit_intercept, has_offset)
     res = {key: np.asarray(v) for key, v in out.items()}
@@ -119,17 +126,17 @@ def fit_statistics(
                 np.asarray(
                     information_matrices(
                         X,
-                        Y[:, i : i + 1],
-                        W[:, i : i + 1],
-                        OFF[:, i : i + 1],
-                        M[:, i : i + 1],
+                        Y[i : i + 1],
+                        W[i : i + 1],
+                        OFF[i : i + 1],
+                        M[i : i + 1],
                         family,
-                        B[:, i : i + 1],
+                        B[i : i + 1],
                         b[i : i + 1],
                         fit_intercept,
                     )
                 )
-                for i in range(Y.shape[1])
+                for i in range(Y.shape[0])
             ]
         )
     return res

@@ -17,6 +17,7 @@ import pandas as pd
 from . import _results
 from ._design import Design, prepare, prepare_new
 from ._design._labelled import check_intercept
+from ._device import to_jax
 from ._families import NegativeBinomial, get_family
 from ._inference import collinear_columns, covariance, fit_statistics
 from ._negbin import theta_ml
@@ -229,7 +230,7 @@ class GLM:
         maxiter = int(kwargs.get("maxiter", 100 if solver == "irls" else 10000))
         beta0, b0, from_start = self._init(init_params, design, k)
 
-        Xj = jnp.asarray(design.X, dtype)
+        Xj = to_jax(design.X, dtype)
         args = dict(
             X=Xj,
             y=jnp.asarray(yv, dtype),
@@ -410,7 +411,7 @@ class GLM:
 
     # ------------------------------------------------------------------ statistics
     def _compute_statistics(self, design, y, w, off, mask, family, penalty, k, Xj=None):
-        X64 = Xj if Xj is not None and Xj.dtype == jnp.float64 else jnp.asarray(design.X, jnp.float64)
+        X64 = Xj if Xj is not None and Xj.dtype == jnp.float64 else to_jax(design.X, jnp.float64)
         coef = jnp.asarray(self._coef_flat)
         b = jnp.asarray(self._intercept if k is not None else self._intercept[0])
         n, p = design.X.shape
@@ -460,7 +461,11 @@ class GLM:
         def build_cov(info):
             covs = [
                 covariance(
-                    info[i], actives[i], np.concatenate([[0.0], l2_all[:, i]]), float(sum_w[i]), scales[i]
+                    info[i],
+                    actives[i],
+                    np.concatenate([[0.0], l2_all[:, i]]),
+                    float(sum_w[i]),
+                    scales[i],
                 )
                 for i in ks
             ]
@@ -473,7 +478,7 @@ class GLM:
 
             def pending():
                 info = fit_statistics(
-                    jnp.asarray(design.X, jnp.float64),
+                    to_jax(design.X, jnp.float64),
                     *arrays[1:],
                     family,
                     coef,
@@ -508,9 +513,7 @@ class GLM:
             self._cov_value = value
             self._cov_pending = None
         if value is None:
-            raise NotFittedError(
-                f"{type(self).__name__} has no covariance yet; call fit first."
-            )
+            raise NotFittedError(f"{type(self).__name__} has no covariance yet; call fit first.")
         return value
 
     @_cov.setter

@@ -184,13 +184,7 @@ def _fit_arrays_jit(
     TRACE_COUNT["fit"] += 1
     single = y.ndim == 1
     if single:
-        y, w, offset, mask, beta0 = (
-            y[:, None],
-            w[:, None],
-            offset[:, None],
-            mask[:, None],
-            beta0[:, None],
-        )
+        y, w, offset, mask, beta0 = (a[:, None] for a in (y, w, offset, mask, beta0))
         b0 = jnp.reshape(b0, (1,))
         penalty = PenaltyArrays(
             penalty.l2[:, None],
@@ -202,14 +196,14 @@ def _fit_arrays_jit(
         )
     k = y.shape[1]
     if solver == "irls":
-        # with from_start the solver replaces T0 by the null start itself
+        # neuron-major arrays; with from_start the solver replaces T0 by the null start
         T0 = jnp.concatenate([b0[:, None], (beta0 * mask).T], axis=1)
         T, n_iter, conv, obj = newton_population(
             X,
-            y,
-            w,
-            offset,
-            mask,
+            y.T,
+            w.T,
+            offset.T,
+            mask.T,
             family,
             penalty,
             T0,

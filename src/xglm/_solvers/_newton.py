@@ -1,26 +1,30 @@
-"""Newton-type solver for one neuron or a population: IRLS with lagged Hessians, and
-proximal Newton for L1/group penalties.
+"""Newton-type solver: IRLS with lagged information matrices, and proximal Newton for
+L1/group penalties.
 
-All neurons of a population share ``X`` and are solved together: linear predictors,
-gradients and objectives are matrix products over all neurons, while each neuron's
-expected-information matrix ``[1 X]^T W [1 X]`` is built one neuron at a time (memory
-independent of the number of neurons). An iteration
+Arrays are neuron-major: ``Y, W, OFF`` have shape ``(k, n)`` and the coefficients
+``T = (b, beta)`` shape ``(k, p+1)``, so every per-sample reduction runs along the
+contiguous axis (XLA's CPU reductions over a trailing axis of length 1 are an order of
+magnitude slower). An iteration
 
-1. refreshes the information matrix of a neuron only when it is needed (the first two
-   iterations, after a backtracked step, or when the previous step contracted by less
-   than ``refresh_ratio``): otherwise the last factorisation is reused (a chord step that
-   costs two passes over ``X`` instead of a Gram matrix). On large data (100,000 rows or
-   more) the coarse steps, far from the solution, estimate the matrix from a fixed row
-   subsample: it only shapes the steps, the gradient is exact, so the solution is too;
-2. computes the candidate: for smooth penalties a Jacobi-scaled Cholesky solve (with an
-   eigen-decomposition fallback for numerically singular matrices), for L1 penalties
-   coordinate descent on the quadratic model (glmnet/glum's inner loop), for group
-   penalties accelerated proximal gradient on the model;
-3. backtracks on the true penalized objective, neuron by neuron, so a poor start, a
-   non-canonical link or an unscaled covariate cannot produce NaNs.
+1. refreshes the information matrix ``[1 X]^T W [1 X]`` of a neuron only when it is
+   needed (the first iterations, after a failed or short step, or when the steps stop
+   contracting): otherwise the last factorisation is reused (a chord step that costs two
+   passes over ``X`` instead of a Gram matrix). On large data the matrix is estimated
+   from a fixed row subsample: it only shapes the steps, the gradient is exact, so the
+   solution is too; the chord steps are then preconditioned conjugate-gradient steps
+   with a Newton line search on the step length;
+2. computes the candidate: for smooth penalties a Jacobi-scaled Cholesky solve (with a
+   jittered fallback for numerically singular matrices), for L1 penalties coordinate
+   descent on the quadratic model (glmnet/glum's inner loop), for group penalties
+   accelerated proximal gradient on the model;
+3. backtracks on the true penalized objective. The linear predictor is linear in the
+   coefficients, so one pass ``X d`` serves every trial step: a poor start, a
+   non-canonical link or an unscaled covariate cannot produce NaNs, at elementwise cost.
 
 As in R's ``glm.fit`` the first model is built at the family's starting means rather
-than at zero coefficients. Converged neurons are frozen while the others continue.
+than at zero coefficients. On large data the fit starts instead from a loose fit to a
+row subsample when that beats the null model. Converged neurons are frozen while the
+others continue.
 """
 
 from __future__ import annotations
@@ -32,27 +36,44 @@ from jax import lax
 from .._families import Family
 from .._penalties import PenaltyArrays
 
-__all__ = ["newton_population", "null_starts", "information"]
+__all__ = ["newton_population", "null_starts", "information", "xt_dot", "x_dot"]
+
+# From SUBSAMPLE_INFO_N samples the information matrix is estimated from a row subsample
+# of n / INFO_FRACTION rows (at least INFO_ROWS_PER_PARAM per coefficient); from LARGE_N
+# samples a fit starts from a fit to n / PRESOLVE_FRACTION rows (at least
+# PRESOLVE_ROWS_PER_PARAM per coefficient), solved to PRESOLVE_TOL.
+SUBSAMPLE_INFO_N = 10_000
+LARGE_N = 50_000
+INFO_FRACTION = 16
+INFO_ROWS_PER_PARAM = 50
+PRESOLVE_FRACTION = 64
+PRESOLVE_ROWS_PER_PARAM = 20
+PRESOLVE_TOL = 1e-4
 
 
-def _xt_dot(X, r):
-    """``X.T @ r`` for a vector or a thin matrix ``r``.
+def xt_dot(X, R):
+    """``R @ X`` for ``R`` of shape ``(k, n)``: ``(k, p)``.
 
-    XLA's CPU kernels are several times faster for ``r.T @ X`` than for ``X.T @ r``
-    when ``r`` has few columns; for many columns (a population) the plain product wins.
+    For one neuron a fused multiply-and-reduce streams ``X`` once at memory speed,
+    where XLA's CPU matrix-vector kernel for this orientation is about twice as slow.
     """
-    if r.ndim == 1:
-        return r @ X
-    if r.shape[1] <= 16:
-        return (r.T @ X).T
-    return X.T @ r
+    if R.shape[0] == 1:
+        return jnp.sum(X * R[0][:, None], axis=0)[None, :]
+    return R @ X
+
+
+def x_dot(X, B):
+    """``(X @ B.T).T`` for ``B`` of shape ``(k, p)``: ``(k, n)``."""
+    if B.shape[0] == 1:
+        return (X @ B[0])[None, :]
+    return (X @ B.T).T
 
 
 def _info_from_weights(X, wk, mask, fit_intercept):
     """``[1 X]^T diag(wk) [1 X]`` with masked features replaced by unit rows."""
     Z = X * jnp.sqrt(wk)[:, None]
     H = lax.dot_general(Z, Z, (((0,), (0,)), ((), ())))
-    hb = _xt_dot(X, wk) * mask
+    hb = jnp.sum(X * wk[:, None], axis=0) * mask
     sb = jnp.sum(wk)
     H = H * mask[:, None] * mask[None, :] + jnp.diag(1.0 - mask)
     if not fit_intercept:
@@ -61,18 +82,24 @@ def _info_from_weights(X, wk, mask, fit_intercept):
     return jnp.block([[sb[None, None], hb[None, :]], [hb[:, None], H]])
 
 
-def information(X, eta, y, w, mask, family: Family, fit_intercept: bool):
-    """Unscaled expected information of every neuron: ``(k, p+1, p+1)``."""
+def _working_weights(family: Family, eta, w):
+    mu = family.link.inverse(eta)
+    d = family.link.inverse_deriv(eta)
+    wk = w * d**2 / family.variance(mu)
+    return jnp.where(jnp.isfinite(wk), wk, 0.0)
+
+
+def information(X, ETA, Y, W, M, family: Family, fit_intercept: bool):
+    """Unscaled expected information of every neuron, ``(k, p+1, p+1)``.
+
+    ``ETA, Y, W``: ``(k, n)``; ``M``: ``(k, p)``. One neuron at a time.
+    """
 
     def one(args):
-        eta1, y1, w1, m1 = args
-        mu = family.link.inverse(eta1)
-        d = family.link.inverse_deriv(eta1)
-        wk = w1 * d**2 / family.variance(mu)
-        wk = jnp.where(jnp.isfinite(wk), wk, 0.0)
-        return _info_from_weights(X, wk, m1, fit_intercept)
+        eta1, w1, m1 = args
+        return _info_from_weights(X, _working_weights(family, eta1, w1), m1, fit_intercept)
 
-    return lax.map(one, (eta.T, y.T, w.T, mask.T))
+    return lax.map(one, (ETA, W, M))
 
 
 def _scaled_factor(A):
@@ -87,8 +114,11 @@ def _scaled_factor(A):
     M = A * s[:, None] * s[None, :]
     L = jnp.linalg.cholesky(M)
     eps = jnp.maximum(1e-10, 100 * jnp.finfo(M.dtype).eps)
-    L_jitter = jnp.linalg.cholesky(M + eps * jnp.eye(M.shape[0], dtype=M.dtype))
-    L = jnp.where(jnp.all(jnp.isfinite(L)), L, L_jitter)
+    L = lax.cond(
+        jnp.all(jnp.isfinite(L)),
+        lambda: L,
+        lambda: jnp.linalg.cholesky(M + eps * jnp.eye(M.shape[0], dtype=M.dtype)),
+    )
     return M, L, s
 
 
@@ -156,26 +186,30 @@ def _apg_model(pen: PenaltyArrays, mask, A, c, l2, t0, tol, max_iter):
     return x
 
 
-def _hessian_stride(n: int, p: int) -> int:
-    """Row stride of the information estimate used for the coarse Newton steps.
-
-    About n/8 rows and at least 50 (p + 1); the gradient (and so the solution) is exact.
-    """
-    if n < 100_000:
+def _info_stride(n: int, p: int) -> int:
+    """Row stride of the information estimate (1: every row)."""
+    if n < SUBSAMPLE_INFO_N or n < 4 * INFO_ROWS_PER_PARAM * (p + 1):
         return 1
-    return max(1, n // max(n // 8, 50 * (p + 1)))
+    return max(1, n // max(n // INFO_FRACTION, INFO_ROWS_PER_PARAM * (p + 1)))
 
 
-def null_starts(X, y, w, offset, family, fit_intercept):
+def _presolve_stride(n: int, p: int) -> int:
+    """Row stride of the subsample whose fit starts a large fit (1: no presolve)."""
+    if n < LARGE_N or n < 100 * (p + 1):
+        return 1
+    return max(1, n // max(n // PRESOLVE_FRACTION, PRESOLVE_ROWS_PER_PARAM * (p + 1)))
+
+
+def null_starts(X, Y, W, OFF, family, fit_intercept):
     """``(k, p+1)``: zero coefficients, intercept at the link of the weighted mean."""
-    k = y.shape[1]
+    k = Y.shape[0]
     p = X.shape[1]
-    sw = jnp.sum(w, axis=0)
+    sw = jnp.sum(W, axis=1)
     if fit_intercept:
-        ybar = jnp.sum(w * y, axis=0) / sw
+        ybar = jnp.sum(W * Y, axis=1) / sw
         b = (
             family.link.link(family.mu_start(ybar, jnp.ones_like(ybar)))
-            - jnp.sum(w * offset, axis=0) / sw
+            - jnp.sum(W * OFF, axis=1) / sw
         )
         b = jnp.where(jnp.isfinite(b), b, 0.0)
     else:
@@ -200,66 +234,57 @@ def newton_population(
     max_halvings: int = 40,
     refresh_ratio: float = 0.25,
 ):
-    """Solve every neuron; arrays carry a trailing neuron axis ``k``.
+    """Solve every neuron.
 
-    ``Y, W, OFF``: ``(n, k)``; ``M``: ``(p, k)``; penalty arrays ``(p, k)``/``(G, k)``;
+    ``Y, W, OFF``: ``(k, n)``; ``M``: ``(k, p)``; penalty arrays ``(p, k)``/``(G, k)``;
     ``T0``: ``(k, p+1)`` starting ``(b, beta)``. Returns ``(T, n_iter, converged, obj)``.
     """
     dtype = X.dtype
-    k = Y.shape[1]
+    n, p = X.shape
+    k = Y.shape[0]
+    q = p + 1
     icpt = 1.0 if fit_intercept else 0.0
-    sw = jnp.sum(W, axis=0)
+    sw = jnp.sum(W, axis=1)
     zeros_k1 = jnp.zeros((k, 1), dtype)
-    L2 = jnp.concatenate([zeros_k1, (pen.l2 * M).T], axis=1)  # (k, p+1)
-    L1 = jnp.concatenate([zeros_k1, (pen.l1 * M).T], axis=1)
+    L2 = jnp.concatenate([zeros_k1, pen.l2.T * M], axis=1)  # (k, p+1)
+    L1 = jnp.concatenate([zeros_k1, pen.l1.T * M], axis=1)
     smooth = pen.smooth
+    stride = _info_stride(n, p)
+    accelerate = smooth and stride > 1
 
-    def eta_of(T):
-        return X @ (T[:, 1:].T * M) + T[:, 0] * icpt + OFF
-
-    def loss_of(eta):
-        mu = family.link.inverse(eta)
-        return 0.5 * jnp.sum(W * family.unit_deviance(Y, mu), axis=0) / sw
+    def eta_of(T, with_offset=True):
+        eta = x_dot(X, T[:, 1:] * M) + T[:, :1] * icpt
+        return eta + OFF if with_offset else eta
 
     def obj_of(T, eta):
-        val = loss_of(eta) + pen.value(T[:, 1:].T * M)
+        mu = family.link.inverse(eta)
+        loss = 0.5 * jnp.sum(W * family.unit_deviance(Y, mu), axis=1) / sw
+        val = loss + pen.value((T[:, 1:] * M).T)
         return jnp.where(jnp.isfinite(val), val, jnp.inf)
 
-    def loss_grad(eta):
-        """Gradient of the loss (without penalty) in ``(b, beta)``: ``(k, p+1)``."""
+    def score_residual(eta):
+        """``w (y - mu) mu' / V``: the loss gradient is ``-[1 X]^T r / sum w``."""
         mu = family.link.inverse(eta)
         d = family.link.inverse_deriv(eta)
         r = W * (Y - mu) * d / family.variance(mu)
-        r = jnp.where(jnp.isfinite(r), r, 0.0)
-        gb = -jnp.sum(r, axis=0) / sw * icpt
-        gbeta = -_xt_dot(X, r) / sw * M
-        return jnp.concatenate([gb[:, None], gbeta.T], axis=1)
+        return jnp.where(jnp.isfinite(r), r, 0.0)
 
-    n, p = X.shape
-    stride = _hessian_stride(n, p)
-
-    def info_scaled(eta, need, stride):
-        """Scaled information of the neurons flagged in ``need`` (others: zeros).
-
-        With ``stride > 1`` it is estimated from every ``stride``-th sample (the
-        gradient is always exact).
-        """
-        Xs, etas, Ws = X[::stride], eta[::stride], W[::stride]
-        sws = jnp.sum(Ws, axis=0)
+    def info_scaled(eta, need):
+        """Scaled information of the neurons flagged in ``need`` (others: zeros),
+        estimated from every ``stride``-th sample."""
+        Xs, etas, Ws = X[::stride], eta[:, ::stride], W[:, ::stride]
+        sws = jnp.sum(Ws, axis=1)
 
         def one(args):
             eta1, w1, m1, s1, flag = args
 
-            def build(_):
-                mu = family.link.inverse(eta1)
-                d = family.link.inverse_deriv(eta1)
-                wk = w1 * d**2 / family.variance(mu)
-                wk = jnp.where(jnp.isfinite(wk), wk, 0.0)
+            def build():
+                wk = _working_weights(family, eta1, w1)
                 return _info_from_weights(Xs, wk, m1, fit_intercept) / s1
 
-            return lax.cond(flag, build, lambda _: jnp.zeros((p + 1,) * 2, dtype), None)
+            return lax.cond(flag, build, lambda: jnp.zeros((q, q), dtype))
 
-        return lax.map(one, (etas.T, Ws.T, M.T, sws, need))
+        return lax.map(one, (etas, Ws, M, sws, need))
 
     def model_rhs(T, eta, A, first):
         """``c`` of the quadratic model ``1/2 t'At - c't`` built at ``eta``.
@@ -267,33 +292,23 @@ def newton_population(
         At a point ``T`` with ``eta = eta(T)`` this is ``A T - grad``. The very first
         model of a fit started from the family's starting means is built at a linear
         predictor that no coefficients produce: there ``c`` is the IRLS right-hand side
-        ``[1 X]^T W z`` (one weighted least-squares solve, as R's ``glm.fit``).
+        ``[1 X]^T W z`` (one weighted least-squares solve, as R's ``glm.fit``). Either
+        way one pass over ``X``.
         """
+        direct = first & use_start
+        mu = family.link.inverse(eta)
+        d = family.link.inverse_deriv(eta)
+        v = family.variance(mu)
+        r = W * (Y - mu) * d / v
+        wz = W * d**2 / v * (eta - OFF) + r  # working weights x working response
+        vec = jnp.where(direct[:, None], wz, r)
+        vec = jnp.where(jnp.isfinite(vec), vec, 0.0)
+        cb = jnp.sum(vec, axis=1) / sw * icpt
+        cbeta = xt_dot(X, vec) / sw[:, None] * M
+        base = jnp.where(direct[:, None], 0.0, jnp.einsum("kij,kj->ki", A, T))
+        return base + jnp.concatenate([cb[:, None], cbeta], axis=1)
 
-        def from_gradient(_):
-            return jnp.einsum("kij,kj->ki", A, T) - loss_grad(eta)
-
-        def direct(_):
-            mu = family.link.inverse(eta)
-            d = family.link.inverse_deriv(eta)
-            wk = W * d**2 / family.variance(mu)
-            z = eta - OFF + (Y - mu) / d
-            ok = jnp.isfinite(wk) & jnp.isfinite(z)
-            wz = jnp.where(ok, wk * z, 0.0)
-            cb = jnp.sum(wz, axis=0) / sw * icpt
-            cbeta = _xt_dot(X, wz) / sw * M
-            return jnp.concatenate([cb[:, None], cbeta.T], axis=1)
-
-        def first_model(_):
-            return jnp.where(use_start[:, None], direct(None), from_gradient(None))
-
-        return lax.cond(first, first_model, from_gradient, None)
-
-    def candidates(T, eta, A, fac, first):
-        c = model_rhs(T, eta, A, first)
-        if smooth:
-            Mm, Lf, s = fac
-            return jax.vmap(_solve_factored)(Mm, Lf, s, c)
+    def nonsmooth_candidates(T, c, A):
         if not pen.has_group:
             return jax.vmap(
                 lambda a, cc, l2, l1, t: _cd_l1(a, cc, l2, l1, t, tol * 0.1, inner_maxiter)
@@ -308,79 +323,127 @@ def newton_population(
         )
         return jax.vmap(
             lambda pn, m, a, cc, l2, t: _apg_model(pn, m, a, cc, l2, t, tol * 0.1, inner_maxiter)
-        )(pens, M.T, A, c, L2, T)
+        )(pens, M, A, c, L2, T)
 
     def factor_all(A):
-        Ap = A + jax.vmap(jnp.diag)(L2)
-        return jax.vmap(_scaled_factor)(Ap)
+        return jax.vmap(_scaled_factor)(A + jax.vmap(jnp.diag)(L2))
+
+    def newton_step_length(T, D, eta_T, eta_D, n_newton=2):
+        """Newton iterations on the step length along ``D`` (elementwise work only)."""
+        dd = jnp.sum(L2 * D * D, axis=1)
+        td = jnp.sum(L2 * T * D, axis=1)
+
+        def one(t, _):
+            eta = eta_T + t[:, None] * eta_D
+            mu = family.link.inverse(eta)
+            d = family.link.inverse_deriv(eta)
+            v = family.variance(mu)
+            d1 = -jnp.sum(W * (Y - mu) * d / v * eta_D, axis=1) / sw + td + t * dd
+            d2 = jnp.sum(W * d**2 / v * eta_D**2, axis=1) / sw + dd
+            t_new = t - d1 / d2
+            ok = jnp.isfinite(t_new) & (t_new > 0)
+            return jnp.where(ok, jnp.minimum(t_new, 4.0), t), None
+
+        t, _ = lax.scan(one, jnp.ones((k,), dtype), None, length=n_newton)
+        return t
 
     # ---- start ----------------------------------------------------------------------
     # From the family's starting means (the default, as R's glm.fit), or from the given
     # coefficients; a neuron whose given start has a non-finite objective (e.g. exp
     # overflow) falls back to the starting means.
     T0 = T0.astype(dtype)
+    T_null = null_starts(X, Y, W, OFF, family, fit_intercept)
+    pre = _presolve_stride(n, p) if from_start else 1
+    if pre > 1:
+        # the statistical error of the subsample fit is far above any useful tolerance,
+        # so it is solved loosely
+        sub = slice(None, None, pre)
+        T0, *_ = newton_population(
+            X[sub],
+            Y[:, sub],
+            W[:, sub],
+            OFF[:, sub],
+            M,
+            family,
+            pen,
+            T0,
+            True,
+            fit_intercept,
+            tol=max(tol, PRESOLVE_TOL),
+            maxiter=maxiter,
+            inner_maxiter=inner_maxiter,
+            max_halvings=max_halvings,
+            refresh_ratio=refresh_ratio,
+        )
     eta0 = eta_of(T0)
     F0 = obj_of(T0, eta0)
-    use_start = jnp.full((k,), from_start) | ~jnp.isfinite(F0)
-    T0 = jnp.where(use_start[:, None], null_starts(X, Y, W, OFF, family, fit_intercept), T0)
-    mu_s = family.mu_start(Y, W)
-    eta_s = family.link.link(mu_s)
-    eta_s = jnp.where(jnp.isfinite(eta_s), eta_s, eta_of(T0))
-    eta_s = jnp.where(use_start[None, :], eta_s, eta0)
+    eta_null = T_null[:, :1] * icpt + OFF
+    if pre > 1:
+        use_start = ~(jnp.isfinite(F0) & (F0 < obj_of(T_null, eta_null)))
+    else:
+        use_start = jnp.full((k,), from_start) | ~jnp.isfinite(F0)
+    T0 = jnp.where(use_start[:, None], T_null, T0)
+    eta_T0 = jnp.where(use_start[:, None], eta_null, eta0)
+    eta_s = family.link.link(family.mu_start(Y, W))
+    eta_s = jnp.where(jnp.isfinite(eta_s), eta_s, eta_T0)
+    eta_s = jnp.where(use_start[:, None], eta_s, eta0)
     # the first step from the starting means is accepted when finite
     F0 = jnp.where(use_start, jnp.inf, F0)
-    q = X.shape[1] + 1
     A0 = jnp.zeros((k, q, q), dtype)
     fac0 = factor_all(jnp.broadcast_to(jnp.eye(q, dtype=dtype), (k, q, q)))
 
     def body(carry):
-        T, F, eta_model, A, fac, it, done, conv, prev_change, need, iters = carry
+        T, F, eta_T, eta_model, A, fac, it, done, conv, prev_change, need, iters, cg = carry
         iters = iters + (~done).astype(iters.dtype)
-        if stride > 1:
-            # coarse steps use the subsample estimate; the final ones the exact matrix
-            far = (it < 2) | jnp.any(prev_change > 1e-3 * (1.0 + jnp.max(jnp.abs(T), axis=1)))
-            A_new = lax.cond(
-                far,
-                lambda e: info_scaled(e, need, stride),
-                lambda e: info_scaled(e, need, 1),
-                eta_model,
-            )
-        else:
-            A_new = info_scaled(eta_model, need, 1)
-        A = jnp.where(need[:, None, None], A_new, A)
+        A = jnp.where(need[:, None, None], info_scaled(eta_model, need), A)
+        c = model_rhs(T, eta_model, A, it == 0)
         if smooth:
-            fac_new = factor_all(A)
             fac = jax.tree_util.tree_map(
                 lambda new, old: jnp.where(need.reshape((k,) + (1,) * (new.ndim - 1)), new, old),
-                fac_new,
+                factor_all(A),
                 fac,
             )
-        cand = candidates(T, eta_model, A, fac, it == 0)
-        D = jnp.where(done[:, None], 0.0, cand - T)
+            D = jax.vmap(_solve_factored)(*fac, c) - T
+        else:
+            D = nonsmooth_candidates(T, c, A) - T
+        if accelerate:
+            # chord steps are preconditioned nonlinear conjugate-gradient steps
+            # (Polak-Ribiere+); the last factorisation is the preconditioner
+            g_prev, zg_prev, D_prev = cg
+            g = jnp.einsum("kij,kj->ki", A, T) + L2 * T - c
+            beta = jnp.maximum(0.0, -jnp.sum(D * (g - g_prev), axis=1) / zg_prev)
+            beta = jnp.where(need | ~jnp.isfinite(beta), 0.0, beta)
+            D_cg = D + beta[:, None] * D_prev
+            zg = -jnp.sum(D * g, axis=1)
+            D = jnp.where((jnp.sum(g * D_cg, axis=1) < 0)[:, None], D_cg, D)
+            cg = (g, zg, D)
+        D = jnp.where(done[:, None], 0.0, D)
         slack = jnp.where(jnp.isfinite(F), 50 * jnp.finfo(dtype).eps * jnp.abs(F), 0.0)
+        # one pass gives the direction's image; every trial point is elementwise work
+        eta_D = eta_of(D, with_offset=False)
+
+        def at(step):
+            return eta_T + step[:, None] * eta_D
 
         def ls_cond(c):
-            step, Fn, _, h = c
+            step, Fn, h = c
             return jnp.any(~((Fn <= F + slack) & jnp.isfinite(Fn))) & (h < max_halvings)
 
         def ls_body(c):
-            step, Fn, eta_n, h = c
+            step, Fn, h = c
             bad = ~((Fn <= F + slack) & jnp.isfinite(Fn))
             step = jnp.where(bad, step * 0.5, step)
-            Tn = T + step[:, None] * D
-            eta_n = eta_of(Tn)
-            return step, jnp.where(bad, obj_of(Tn, eta_n), Fn), eta_n, h + 1
+            return step, jnp.where(bad, obj_of(T + step[:, None] * D, at(step)), Fn), h + 1
 
-        step0 = jnp.ones((k,), dtype)
-        eta_c = eta_of(T + D)
-        step, Fn, eta_n, _ = lax.while_loop(
-            ls_cond, ls_body, (step0, obj_of(T + D, eta_c), eta_c, 0)
+        step0 = newton_step_length(T, D, eta_T, eta_D) if accelerate else jnp.ones((k,), dtype)
+        step, Fn, _ = lax.while_loop(
+            ls_cond, ls_body, (step0, obj_of(T + step0[:, None] * D, at(step0)), 0)
         )
         ok = (Fn <= F + slack) & jnp.isfinite(Fn)
-        T_new = jnp.where(ok[:, None], T + step[:, None] * D, T)
+        step = jnp.where(ok, step, 0.0)
+        T_new = T + step[:, None] * D
         F_new = jnp.where(ok, Fn, F)
-        # the accepted step's linear predictor is the line search's last one
-        eta_new = jnp.where(ok[None, :], eta_n, eta_model)
+        eta_new = at(step)
         change = jnp.max(jnp.abs(T_new - T), axis=1)
         scale = 1.0 + jnp.max(jnp.abs(T_new), axis=1)
         small = change <= tol * scale
@@ -397,17 +460,35 @@ def newton_population(
         conv = conv | ((conv_now | stalled) & ~done)
         failed = ~ok & fresh & ~stalled
         done = done | conv | failed
-        need_next = (it < 2) | ~ok | (step < 1.0) | (ratio_now > refresh_ratio)
+        if accelerate:
+            need_next = (it < 1) | ~ok | (ratio_now > 0.5)
+        else:
+            need_next = (it < 2) | ~ok | (step < 1.0) | (ratio_now > refresh_ratio)
         need_next = need_next & ~done
-        return T_new, F_new, eta_new, A, fac, it + 1, done, conv, change, need_next, iters
+        return (
+            T_new,
+            F_new,
+            eta_new,
+            eta_new,
+            A,
+            fac,
+            it + 1,
+            done,
+            conv,
+            change,
+            need_next,
+            iters,
+            cg,
+        )
 
     def cond(carry):
-        done, it = carry[6], carry[5]
+        it, done = carry[6], carry[7]
         return (~jnp.all(done)) & (it < maxiter)
 
     init = (
         T0,
         F0,
+        eta_T0,
         eta_s,
         A0,
         fac0,
@@ -417,7 +498,9 @@ def newton_population(
         jnp.full((k,), jnp.inf, dtype),
         jnp.ones((k,), bool),
         jnp.zeros((k,), jnp.int32),
+        (jnp.zeros((k, q), dtype), jnp.ones((k,), dtype), jnp.zeros((k, q), dtype)),
     )
-    T, F, _, _, _, _, _, conv, _, _, iters = lax.while_loop(cond, body, init)
+    out = lax.while_loop(cond, body, init)
+    T, F, conv, iters = out[0], out[1], out[8], out[11]
     conv = conv & jnp.all(jnp.isfinite(T), axis=1)
     return T, iters, conv, F
