@@ -3,10 +3,11 @@
 For each benchmark problem this times, on warm calls (median of the repeats), the
 pieces of ``GLM.fit``: the design translation (``prepare``), strength resolution
 (``resolve_penalty``), the jitted core (``fit_arrays``, synchronised), the statistics
-(``_compute_statistics``) and the rest (argument checks, ``jnp.asarray`` conversions,
-result translation); and, for scale, the cost of the kernels an iteration is made of on
-the same arrays: one pass ``X @ b``, one ``X^T W X``, the IRLS quadratic model, one
-objective evaluation, and the host-to-JAX conversion of ``X``.
+(``_compute_statistics``) and the rest (argument checks, the feature-major design,
+result translation); and, for scale, the kernels an iteration is made of on the same
+arrays: the passes ``X d`` and ``X^T r`` on the row-major and the feature-major design,
+``X^T W X`` on all rows and on the solver's row subsample, and the host-to-JAX
+conversions.
 
 Run ``python benchmarks/profile_xglm.py [--quick] [--only NAME ...]``. One thread, as in
 the benchmarks.
@@ -59,7 +60,9 @@ def profile(prob, repeats=5):
     if pen == "group":
         reg = xglm.GroupLasso(mask=info["groups"])
     cls = xglm.PopulationGLM if prob.get("k") else xglm.GLM
-    kw = dict(family=prob["family"], regularizer=reg, regularizer_strength=info["alpha"] if pen else None)
+    kw = dict(
+        family=prob["family"], regularizer=reg, regularizer_strength=info["alpha"] if pen else None
+    )
 
     acc = defaultdict(list)
     originals = {}
@@ -125,49 +128,39 @@ def profile(prob, repeats=5):
 
     # ---- kernels on the same arrays ---------------------------------------------------
     kern = {}
+    from xglm._device import feature_major
+
+    kern["feature_major(X) (blocked transpose into JAX)"] = _timeit(
+        lambda: jax.block_until_ready(feature_major(X, np.float64))
+    )
+    kern["jnp.asarray(X) (for scale)"] = _timeit(lambda: jax.block_until_ready(jnp.asarray(X)))
     Xj = jnp.asarray(X)
-    kern["jnp.asarray(X) host->JAX"] = _timeit(lambda: jax.block_until_ready(jnp.asarray(X)))
-    b = jnp.asarray(np.zeros(X.shape[1]) if y.ndim == 1 else np.zeros((X.shape[1], y.shape[1])))
-    mv = jax.jit(lambda X, b: X @ b)
-    kern["one pass X @ b"] = _timeit(lambda: mv(Xj, b).block_until_ready())
+    Xt = feature_major(X, np.float64)
+    p_ = X.shape[1]
+    d = jnp.asarray(np.random.default_rng(0).standard_normal(p_))
+    r = jnp.asarray(np.random.default_rng(1).standard_normal(X.shape[0]))
+    kern["X @ d, row-major X"] = _timeit(
+        lambda: jax.jit(lambda X, d: X @ d)(Xj, d).block_until_ready()
+    )
+    kern["X @ d, feature-major (d @ Xt)"] = _timeit(
+        lambda: jax.jit(lambda Xt, d: d @ Xt)(Xt, d).block_until_ready()
+    )
+    kern["X^T r, row-major X (r @ X)"] = _timeit(
+        lambda: jax.jit(lambda X, r: r @ X)(Xj, r).block_until_ready()
+    )
+    kern["X^T r, feature-major (Xt @ r)"] = _timeit(
+        lambda: jax.jit(lambda Xt, r: Xt @ r)(Xt, r).block_until_ready()
+    )
     wv = jnp.asarray(np.random.default_rng(0).uniform(0.5, 1.5, X.shape[0]))
-    xtwx = jax.jit(lambda X, w: (X * w[:, None]).T @ X)
-    kern["X^T W X (one neuron)"] = _timeit(lambda: xtwx(Xj, wv).block_until_ready())
-    try:
-        from xglm._penalties import get_regularizer  # noqa: F401
-        from xglm._solvers._newton import quadratic_model
-        from xglm._solvers._problem import Problem
+    xtwx = jax.jit(lambda Xt, w: (Xt * w[None, :]) @ Xt.T)
+    kern["X^T W X, all rows (one neuron)"] = _timeit(lambda: xtwx(Xt, wv).block_until_ready())
+    from xglm._solvers._newton import _info_stride
 
-        if y.ndim == 1:
-            fam = m.family_
-            pa = m.penalty_
-            yj = jnp.asarray(y)
-            ones = jnp.ones_like(yj)
-            zeros = jnp.zeros_like(yj)
-            mask = jnp.ones(X.shape[1])
-
-            @jax.jit
-            def qm(X, y, w, off, mask, eta):
-                prob = Problem(X, y, w, off, mask, fam, pa, True)
-                return quadratic_model(prob, eta)
-
-            eta = Xj @ jnp.asarray(m._coef_flat) + m._intercept[0]
-            kern["IRLS quadratic model (X^T W X + X^T W z)"] = _timeit(
-                lambda: jax.block_until_ready(qm(Xj, yj, ones, zeros, mask, eta))
-            )
-
-            @jax.jit
-            def obj(X, y, w, off, mask, beta, b):
-                prob = Problem(X, y, w, off, mask, fam, pa, True)
-                return prob.objective(beta, b)
-
-            bb = jnp.asarray(m._coef_flat)
-            kern["objective evaluation (one pass)"] = _timeit(
-                lambda: obj(Xj, yj, ones, zeros, mask, bb, m._intercept[0]).block_until_ready()
-            )
-    except Exception as exc:  # internals moved: skip these kernels
-        kern["(internal kernels skipped)"] = float("nan")
-        print(f"  note: {type(exc).__name__}: {exc}", file=sys.stderr)
+    s_ = _info_stride(*X.shape)
+    Xs, ws = Xt[:, ::s_], wv[::s_]
+    kern[f"X^T W X, every {s_}-th row (the solver's estimate)"] = _timeit(
+        lambda: xtwx(Xs, ws).block_until_ready()
+    )
     compile_info = {"first": first, "pieces": first_pieces, "events": first_events}
     return total, pieces, n_iter, getattr(m, "solver_", "?"), kern, compile_info
 
@@ -206,8 +199,14 @@ def main(argv=None):
             continue
         total, pieces, n_iter, solver, kern, comp = profile(prob, args.repeats)
         it = np.atleast_1d(n_iter)
-        its = f"{int(it[0])}" if it.size == 1 else f"{int(it.min())}–{int(it.max())} (sum {int(it.sum())})"
-        lines.append(f"### {title} (n={prob['n']:,}, p={prob['p']}{', k=' + str(prob['k']) if prob.get('k') else ''})")
+        its = (
+            f"{int(it[0])}"
+            if it.size == 1
+            else f"{int(it.min())}–{int(it.max())} (sum {int(it.sum())})"
+        )
+        lines.append(
+            f"### {title} (n={prob['n']:,}, p={prob['p']}{', k=' + str(prob['k']) if prob.get('k') else ''})"
+        )
         lines.append("")
         lines.append(f"warm fit {total * 1e3:.1f} ms, solver `{solver}`, iterations {its}")
         lines.append("")

@@ -1,10 +1,10 @@
-"""Host arrays into JAX without a slow copy.
+"""The design into JAX in feature-major order, without a slow copy.
 
-``jnp.asarray`` copies a NumPy array through a path that costs several times a
-``memcpy`` (about 80 ms for a 160 MB design on one core). JAX can instead alias host
-memory that is aligned to 64 bytes; :func:`to_jax` aliases such an array directly and
-otherwise makes one aligned NumPy copy (with the dtype conversion, if any) and aliases
-that. The aliased array keeps its host buffer alive; xglm never writes into it.
+The solvers stream the design as ``X.T`` (see :func:`feature_major`). ``jnp.asarray``
+copies a NumPy array through a path that costs several times a ``memcpy`` (about 80 ms
+for a 160 MB design on one core); JAX can instead alias host memory aligned to 64 bytes,
+so the transpose is written into such a buffer and aliased. The aliased array keeps its
+host buffer alive; xglm never writes into it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-__all__ = ["to_jax"]
+__all__ = ["feature_major"]
 
 _ALIGN = 64
 
@@ -25,19 +25,21 @@ def _aligned_empty(shape, dtype) -> np.ndarray:
     return buf[start : start + nbytes].view(dtype).reshape(shape)
 
 
-def to_jax(a, dtype) -> jax.Array:
-    """``a`` as a JAX array of ``dtype`` (a copy only when layout or dtype differ)."""
-    if isinstance(a, jax.Array):
-        return a.astype(dtype) if a.dtype != dtype else a
-    a = np.asarray(a)
-    dtype = np.dtype(dtype)
-    usable = (
-        a.dtype == dtype and a.flags.c_contiguous and a.ctypes.data % _ALIGN == 0 and a.size > 0
-    )
-    if not usable:
-        if a.size == 0:
-            return jax.device_put(a.astype(dtype))
-        out = _aligned_empty(a.shape, dtype)
-        np.copyto(out, a, casting="unsafe")
-        a = out
-    return jax.device_put(a, may_alias=True)
+def feature_major(X, dtype, block: int = 256) -> jax.Array:
+    """The design ``X`` (n, p) as a JAX array ``X.T`` of shape (p, n), C-contiguous.
+
+    The solvers stream the design in this order: XLA's CPU matrix-vector kernels run
+    about twice as fast on it in both directions (``X d`` and ``X^T r``) as on the
+    row-major design. The transpose is made in NumPy in cache-sized row blocks (about
+    twice as fast as a plain transposed copy) into a 64-byte-aligned buffer that JAX
+    aliases.
+    """
+    X = np.asarray(X)
+    n, p = X.shape
+    out = _aligned_empty((p, n), dtype)
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        np.copyto(out[:, start:stop], X[start:stop].T, casting="unsafe")
+    if out.size == 0:
+        return jax.device_put(out)
+    return jax.device_put(out, may_alias=True)

@@ -28,7 +28,7 @@ from ._solvers._newton import information, x_dot
 __all__ = ["fit_statistics", "wald_table", "collinear_columns"]
 
 
-def _null_intercepts(X, Y, W, OFF, family, fit_intercept, has_offset=True, iters: int = 50):
+def _null_intercepts(Xt, Y, W, OFF, family, fit_intercept, has_offset=True, iters: int = 50):
     """Intercept of every neuron's intercept-only model (with its offset), by Fisher scoring.
 
     Neuron-major arrays ``(k, n)``. Without an offset the intercept-only
@@ -37,7 +37,7 @@ def _null_intercepts(X, Y, W, OFF, family, fit_intercept, has_offset=True, iters
     """
     k = Y.shape[0]
     if not fit_intercept:
-        return jnp.zeros((k,), X.dtype)
+        return jnp.zeros((k,), Xt.dtype)
     sw = jnp.sum(W, axis=1)
     ybar = jnp.sum(W * Y, axis=1) / sw
     if not has_offset:
@@ -67,19 +67,21 @@ def _neuron_major(y, w, offset, mask, coef):
 
 @eqx.filter_jit
 def summary_statistics(
-    X, Y, W, OFF, M, family: Family, B, b, fit_intercept: bool, has_offset: bool = True
+    Xt, y, w, offset, mask, family: Family, coef, intercept, fit_intercept: bool, has_offset=True
 ):
     """Deviance, Pearson chi^2, log-likelihoods and the null model of every neuron.
 
-    Neuron-major arrays (``Y``: ``(k, n)``, ``B``: ``(k, p)``, ``b``: ``(k,)``); one
-    pass over ``X`` plus the intercept-only fits.
+    ``y, w, offset``: ``(n,)`` or ``(n, k)``; ``coef``: ``(p,)`` or ``(p, k)``. One pass
+    over the design plus the intercept-only fits.
     """
     TRACE_COUNT["stats"] += 1
-    eta = x_dot(X, B * M) + b[:, None] + OFF
+    Y, W, OFF, M, B = _neuron_major(y, w, offset, mask, coef)
+    b = jnp.reshape(intercept, (-1,))
+    eta = x_dot(Xt, B * M) + b[:, None] + OFF
     mu = family.link.inverse(eta)
     dev = jnp.sum(W * family.unit_deviance(Y, mu), axis=1)
     pearson = jnp.sum(W * (Y - mu) ** 2 / family.variance(mu), axis=1)
-    b0 = _null_intercepts(X, Y, W, OFF, family, fit_intercept, has_offset)
+    b0 = _null_intercepts(Xt, Y, W, OFF, family, fit_intercept, has_offset)
     mu0 = family.link.inverse(OFF + b0[:, None])
     null_dev = jnp.sum(W * family.unit_deviance(Y, mu0), axis=1)
     loglik = jax.vmap(lambda y, m, w, d: family.log_likelihood(y, m, w, family.r_scale(d, w)))(
@@ -101,44 +103,53 @@ def summary_statistics(
 
 
 @eqx.filter_jit
-def information_matrices(X, Y, W, OFF, M, family: Family, B, b, fit_intercept: bool):
+def information_matrices(Xt, y, w, offset, mask, family: Family, coef, intercept, fit_intercept):
     """Unscaled expected information of (intercept, coefficients): ``(k, p+1, p+1)``."""
     TRACE_COUNT["stats"] += 1
-    eta = x_dot(X, B * M) + b[:, None] + OFF
-    return information(X, eta, Y, W, M, family, fit_intercept)
+    Y, W, OFF, M, B = _neuron_major(y, w, offset, mask, coef)
+    b = jnp.reshape(intercept, (-1,))
+    eta = x_dot(Xt, B * M) + b[:, None] + OFF
+    return information(Xt, eta, Y, W, M, family, fit_intercept)
 
 
 def fit_statistics(
-    X, y, w, offset, mask, family, coef, intercept, fit_intercept, info=True, has_offset=True
+    Xt, y, w, offset, mask, family, coef, intercept, fit_intercept, info=True, has_offset=True
 ):
     """Per-neuron fit statistics as numpy arrays with a leading neuron axis ``(k, ...)``.
 
+    ``Xt`` is the design feature-major, ``(p, n)``.
+
     ``info=False`` skips the information matrices (computed later on demand).
     """
-    Y, W, OFF, M, B = _neuron_major(y, w, offset, mask, coef)
-    b = jnp.reshape(intercept, (-1,))
-    out = summary_statistics(X, Y, W, OFF, M, family, B, b, fit_intercept, has_offset)
+    out = summary_statistics(
+        Xt, y, w, offset, mask, family, coef, intercept, fit_intercept, has_offset
+    )
     res = {key: np.asarray(v) for key, v in out.items()}
     if info:
-        # one neuron at a time: one compiled program, memory independent of k
-        res["info"] = np.concatenate(
-            [
-                np.asarray(
-                    information_matrices(
-                        X,
-                        Y[i : i + 1],
-                        W[i : i + 1],
-                        OFF[i : i + 1],
-                        M[i : i + 1],
-                        family,
-                        B[i : i + 1],
-                        b[i : i + 1],
-                        fit_intercept,
+        if y.ndim == 1:
+            res["info"] = np.asarray(
+                information_matrices(Xt, y, w, offset, mask, family, coef, intercept, fit_intercept)
+            )
+        else:
+            # one neuron at a time: one compiled program, memory independent of k
+            res["info"] = np.concatenate(
+                [
+                    np.asarray(
+                        information_matrices(
+                            Xt,
+                            y[:, i],
+                            w[:, i],
+                            offset[:, i],
+                            mask[:, i],
+                            family,
+                            coef[:, i],
+                            intercept[i],
+                            fit_intercept,
+                        )
                     )
-                )
-                for i in range(Y.shape[0])
-            ]
-        )
+                    for i in range(y.shape[1])
+                ]
+            )
     return res
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 from . import _results
 from ._design import Design, prepare, prepare_new
 from ._design._labelled import check_intercept
-from ._device import to_jax
+from ._device import feature_major
 from ._families import NegativeBinomial, get_family
 from ._inference import collinear_columns, covariance, fit_statistics
 from ._negbin import theta_ml
@@ -230,7 +230,8 @@ class GLM:
         maxiter = int(kwargs.get("maxiter", 100 if solver == "irls" else 10000))
         beta0, b0, from_start = self._init(init_params, design, k)
 
-        Xj = to_jax(design.X, dtype)
+        # the core streams the design feature-major (see _device.feature_major)
+        Xj = feature_major(design.X, dtype)
         args = dict(
             X=Xj,
             y=jnp.asarray(yv, dtype),
@@ -295,7 +296,7 @@ class GLM:
         self.n_iter_ = _scalar_or(np.asarray(out.n_iter), k)
         self.converged_ = _scalar_or(converged, k)
         self.objective_ = _scalar_or(np.asarray(out.objective, float), k)
-        self._compute_statistics(design, yv, w, off, mask, family, penalty, k, Xj=args["X"])
+        self._compute_statistics(design, yv, w, off, mask, family, penalty, k, args=args)
         for name, value in null_state(
             family, yv, w, off, bool(self.fit_intercept), self.deviance_, self.null_deviance_
         ).items():
@@ -406,12 +407,16 @@ class GLM:
 
     @staticmethod
     def _mu_of(out, args, fam):
-        eta = args["X"] @ out.coef + out.intercept + args["offset"]
+        # args["X"] is the design feature-major (p, n)
+        eta = (out.coef.T @ args["X"]).T + out.intercept + args["offset"]
         return np.asarray(fam.link.inverse(eta))
 
     # ------------------------------------------------------------------ statistics
-    def _compute_statistics(self, design, y, w, off, mask, family, penalty, k, Xj=None):
-        X64 = Xj if Xj is not None and Xj.dtype == jnp.float64 else to_jax(design.X, jnp.float64)
+    def _compute_statistics(self, design, y, w, off, mask, family, penalty, k, args=None):
+        """R-style statistics in float64; ``args``: the fit's JAX arrays, reused when
+        they are float64."""
+        f64 = args is not None and args["X"].dtype == jnp.float64
+        X64 = args["X"] if f64 else feature_major(design.X, np.float64)
         coef = jnp.asarray(self._coef_flat)
         b = jnp.asarray(self._intercept if k is not None else self._intercept[0])
         n, p = design.X.shape
@@ -421,7 +426,10 @@ class GLM:
         # the information matrix costs a Gram matrix: computed now when cheap or needed
         # for the rank check, otherwise on first use of the covariance
         eager = unpenalized or n * (p + 1) ** 2 * (k or 1) <= 2e8
-        arrays = (X64, jnp.asarray(y), jnp.asarray(w), jnp.asarray(off), jnp.asarray(mask))
+        if f64:
+            arrays = (X64, args["y"], args["w"], args["offset"], args["mask"])
+        else:
+            arrays = (X64, jnp.asarray(y), jnp.asarray(w), jnp.asarray(off), jnp.asarray(mask))
         has_offset = bool(np.any(off != 0))
         st = fit_statistics(
             *arrays, family, coef, b, bool(self.fit_intercept), info=eager, has_offset=has_offset
@@ -478,7 +486,7 @@ class GLM:
 
             def pending():
                 info = fit_statistics(
-                    to_jax(design.X, jnp.float64),
+                    feature_major(design.X, np.float64),
                     *arrays[1:],
                     family,
                     coef,

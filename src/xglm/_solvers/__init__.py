@@ -90,7 +90,7 @@ def _solve_one(prob: Problem, beta0, b0, solver, tol, maxiter):
 
 
 def fit_arrays(
-    X,
+    Xt,
     y,
     w,
     offset,
@@ -107,14 +107,16 @@ def fit_arrays(
 ) -> SolverOutput:
     """Fit one neuron (``y`` of shape ``(n,)``) or a population (``(n, k)``).
 
-    For a population every argument but ``X``, ``family`` and the options carries a
-    trailing neuron axis, and each neuron's objective is minimised independently. With
+    ``Xt`` is the design feature-major, ``X.T`` of shape ``(p, n)`` (see
+    :func:`xglm._device.feature_major`). For a population every argument but ``Xt``,
+    ``family`` and the options carries a trailing neuron axis, and each neuron's
+    objective is minimised independently. With
     the Newton solver the neurons of a population are solved one after another by the
     same compiled single-neuron program (XLA's CPU runtime has been seen to stall on the
     batched Newton program with many neurons); first-order solvers are vmapped.
     """
     args = (
-        X,
+        Xt,
         y,
         w,
         offset,
@@ -133,7 +135,7 @@ def fit_arrays(
         return _fit_arrays_jit(*args)
     outs = [
         _fit_arrays_jit(
-            X,
+            Xt,
             y[:, i],
             w[:, i],
             offset[:, i],
@@ -161,7 +163,7 @@ def fit_arrays(
 
 @eqx.filter_jit
 def _fit_arrays_jit(
-    X,
+    Xt,
     y,
     w,
     offset,
@@ -178,8 +180,9 @@ def _fit_arrays_jit(
 ) -> SolverOutput:
     """Fit one neuron (``y`` of shape ``(n,)``) or a population (``(n, k)``).
 
-    For a population every argument but ``X``, ``family`` and the options carries a
-    trailing neuron axis, and each neuron's objective is minimised independently.
+    ``Xt``: ``(p, n)``. For a population every argument but ``Xt``, ``family`` and the
+    options carries a trailing neuron axis, and each neuron's objective is minimised
+    independently.
     """
     TRACE_COUNT["fit"] += 1
     single = y.ndim == 1
@@ -199,7 +202,7 @@ def _fit_arrays_jit(
         # neuron-major arrays; with from_start the solver replaces T0 by the null start
         T0 = jnp.concatenate([b0[:, None], (beta0 * mask).T], axis=1)
         T, n_iter, conv, obj = newton_population(
-            X,
+            Xt,
             y.T,
             w.T,
             offset.T,
@@ -224,7 +227,7 @@ def _fit_arrays_jit(
         )
 
         def one(y1, w1, off1, m1, pen1, beta1, b1):
-            prob = Problem(X, y1, w1, off1, m1, family, pen1, fit_intercept)
+            prob = Problem(Xt, y1, w1, off1, m1, family, pen1, fit_intercept)
             if from_start:
                 beta1, b1 = prob.null_start()
             return _solve_one(prob, beta1, b1, solver, tol, maxiter)

@@ -31,7 +31,7 @@ def quasi_newton(
     """Minimise the smooth objective with an optimistix minimiser."""
     icpt = 1.0 if prob.fit_intercept else 0.0
 
-    dtype = prob.X.dtype
+    dtype = prob.Xt.dtype
 
     # the optimiser's own state is float64 (small); the passes over X keep X's dtype
     def fn(t, _):
@@ -57,7 +57,7 @@ def fista(
 ) -> SolverOutput:
     """FISTA with backtracking (Beck & Teboulle) and gradient-based adaptive restart."""
     icpt = 1.0 if prob.fit_intercept else 0.0
-    dtype = prob.X.dtype
+    dtype = prob.Xt.dtype
 
     def smooth(t):
         return prob.smooth(t[1:], t[0] * icpt)

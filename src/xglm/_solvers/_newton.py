@@ -1,10 +1,12 @@
 """Newton-type solver: IRLS with lagged information matrices, and proximal Newton for
 L1/group penalties.
 
-Arrays are neuron-major: ``Y, W, OFF`` have shape ``(k, n)`` and the coefficients
-``T = (b, beta)`` shape ``(k, p+1)``, so every per-sample reduction runs along the
-contiguous axis (XLA's CPU reductions over a trailing axis of length 1 are an order of
-magnitude slower). An iteration
+The design comes feature-major, ``Xt = X.T`` of shape ``(p, n)``: XLA's CPU
+matrix-vector kernels stream it about twice as fast as the row-major design in both
+directions. The other arrays are neuron-major: ``Y, W, OFF`` have shape ``(k, n)`` and
+the coefficients ``T = (b, beta)`` shape ``(k, p+1)``, so every per-sample reduction runs
+along the contiguous axis (XLA's CPU reductions over a trailing axis of length 1 are an
+order of magnitude slower). An iteration
 
 1. refreshes the information matrix ``[1 X]^T W [1 X]`` of a neuron only when it is
    needed (the first iterations, after a failed or short step, or when the steps stop
@@ -51,29 +53,26 @@ PRESOLVE_ROWS_PER_PARAM = 20
 PRESOLVE_TOL = 1e-4
 
 
-def xt_dot(X, R):
-    """``R @ X`` for ``R`` of shape ``(k, n)``: ``(k, p)``.
-
-    For one neuron a fused multiply-and-reduce streams ``X`` once at memory speed,
-    where XLA's CPU matrix-vector kernel for this orientation is about twice as slow.
-    """
+def xt_dot(Xt, R):
+    """``X^T`` applied to every neuron's ``r``: ``R @ X`` for ``R`` ``(k, n)``: ``(k, p)``."""
     if R.shape[0] == 1:
-        return jnp.sum(X * R[0][:, None], axis=0)[None, :]
-    return R @ X
+        return (Xt @ R[0])[None, :]
+    return (Xt @ R.T).T
 
 
-def x_dot(X, B):
-    """``(X @ B.T).T`` for ``B`` of shape ``(k, p)``: ``(k, n)``."""
+def x_dot(Xt, B):
+    """``X`` applied to every neuron's coefficients: ``B @ X.T`` for ``B`` ``(k, p)``:
+    ``(k, n)``."""
     if B.shape[0] == 1:
-        return (X @ B[0])[None, :]
-    return (X @ B.T).T
+        return (B[0] @ Xt)[None, :]
+    return B @ Xt
 
 
-def _info_from_weights(X, wk, mask, fit_intercept):
+def _info_from_weights(Xt, wk, mask, fit_intercept):
     """``[1 X]^T diag(wk) [1 X]`` with masked features replaced by unit rows."""
-    Z = X * jnp.sqrt(wk)[:, None]
-    H = lax.dot_general(Z, Z, (((0,), (0,)), ((), ())))
-    hb = jnp.sum(X * wk[:, None], axis=0) * mask
+    Z = Xt * jnp.sqrt(wk)[None, :]
+    H = lax.dot_general(Z, Z, (((1,), (1,)), ((), ())))
+    hb = (Xt @ wk) * mask
     sb = jnp.sum(wk)
     H = H * mask[:, None] * mask[None, :] + jnp.diag(1.0 - mask)
     if not fit_intercept:
@@ -89,15 +88,15 @@ def _working_weights(family: Family, eta, w):
     return jnp.where(jnp.isfinite(wk), wk, 0.0)
 
 
-def information(X, ETA, Y, W, M, family: Family, fit_intercept: bool):
+def information(Xt, ETA, Y, W, M, family: Family, fit_intercept: bool):
     """Unscaled expected information of every neuron, ``(k, p+1, p+1)``.
 
-    ``ETA, Y, W``: ``(k, n)``; ``M``: ``(k, p)``. One neuron at a time.
+    ``Xt``: ``(p, n)``; ``ETA, Y, W``: ``(k, n)``; ``M``: ``(k, p)``. One neuron at a time.
     """
 
     def one(args):
         eta1, w1, m1 = args
-        return _info_from_weights(X, _working_weights(family, eta1, w1), m1, fit_intercept)
+        return _info_from_weights(Xt, _working_weights(family, eta1, w1), m1, fit_intercept)
 
     return lax.map(one, (ETA, W, M))
 
@@ -200,10 +199,10 @@ def _presolve_stride(n: int, p: int) -> int:
     return max(1, n // max(n // PRESOLVE_FRACTION, PRESOLVE_ROWS_PER_PARAM * (p + 1)))
 
 
-def null_starts(X, Y, W, OFF, family, fit_intercept):
+def null_starts(Xt, Y, W, OFF, family, fit_intercept):
     """``(k, p+1)``: zero coefficients, intercept at the link of the weighted mean."""
     k = Y.shape[0]
-    p = X.shape[1]
+    p = Xt.shape[0]
     sw = jnp.sum(W, axis=1)
     if fit_intercept:
         ybar = jnp.sum(W * Y, axis=1) / sw
@@ -213,12 +212,12 @@ def null_starts(X, Y, W, OFF, family, fit_intercept):
         )
         b = jnp.where(jnp.isfinite(b), b, 0.0)
     else:
-        b = jnp.zeros((k,), X.dtype)
-    return jnp.concatenate([b[:, None], jnp.zeros((k, p), X.dtype)], axis=1)
+        b = jnp.zeros((k,), Xt.dtype)
+    return jnp.concatenate([b[:, None], jnp.zeros((k, p), Xt.dtype)], axis=1)
 
 
 def newton_population(
-    X,
+    Xt,
     Y,
     W,
     OFF,
@@ -236,11 +235,12 @@ def newton_population(
 ):
     """Solve every neuron.
 
-    ``Y, W, OFF``: ``(k, n)``; ``M``: ``(k, p)``; penalty arrays ``(p, k)``/``(G, k)``;
-    ``T0``: ``(k, p+1)`` starting ``(b, beta)``. Returns ``(T, n_iter, converged, obj)``.
+    ``Xt``: ``(p, n)``; ``Y, W, OFF``: ``(k, n)``; ``M``: ``(k, p)``; penalty arrays
+    ``(p, k)``/``(G, k)``; ``T0``: ``(k, p+1)`` starting ``(b, beta)``. Returns
+    ``(T, n_iter, converged, obj)``.
     """
-    dtype = X.dtype
-    n, p = X.shape
+    dtype = Xt.dtype
+    p, n = Xt.shape
     k = Y.shape[0]
     q = p + 1
     icpt = 1.0 if fit_intercept else 0.0
@@ -255,7 +255,7 @@ def newton_population(
     constant_info = family.name == "gaussian" and family.link.name == "identity"
 
     def eta_of(T, with_offset=True):
-        eta = x_dot(X, T[:, 1:] * M) + T[:, :1] * icpt
+        eta = x_dot(Xt, T[:, 1:] * M) + T[:, :1] * icpt
         return eta + OFF if with_offset else eta
 
     def obj_of(T, eta):
@@ -264,17 +264,12 @@ def newton_population(
         val = loss + pen.value((T[:, 1:] * M).T)
         return jnp.where(jnp.isfinite(val), val, jnp.inf)
 
-    def score_residual(eta):
-        """``w (y - mu) mu' / V``: the loss gradient is ``-[1 X]^T r / sum w``."""
-        mu = family.link.inverse(eta)
-        d = family.link.inverse_deriv(eta)
-        r = W * (Y - mu) * d / family.variance(mu)
-        return jnp.where(jnp.isfinite(r), r, 0.0)
+    # the information is estimated from every ``stride``-th sample
+    Xs = Xt[:, ::stride]
 
     def info_scaled(eta, need):
-        """Scaled information of the neurons flagged in ``need`` (others: zeros),
-        estimated from every ``stride``-th sample."""
-        Xs, etas, Ws = X[::stride], eta[:, ::stride], W[:, ::stride]
+        """Scaled information of the neurons flagged in ``need`` (others: zeros)."""
+        etas, Ws = eta[:, ::stride], W[:, ::stride]
         sws = jnp.sum(Ws, axis=1)
 
         def one(args):
@@ -306,7 +301,7 @@ def newton_population(
         vec = jnp.where(direct[:, None], wz, r)
         vec = jnp.where(jnp.isfinite(vec), vec, 0.0)
         cb = jnp.sum(vec, axis=1) / sw * icpt
-        cbeta = xt_dot(X, vec) / sw[:, None] * M
+        cbeta = xt_dot(Xt, vec) / sw[:, None] * M
         base = jnp.where(direct[:, None], 0.0, jnp.einsum("kij,kj->ki", A, T))
         return base + jnp.concatenate([cb[:, None], cbeta], axis=1)
 
@@ -354,14 +349,14 @@ def newton_population(
     # coefficients; a neuron whose given start has a non-finite objective (e.g. exp
     # overflow) falls back to the starting means.
     T0 = T0.astype(dtype)
-    T_null = null_starts(X, Y, W, OFF, family, fit_intercept)
+    T_null = null_starts(Xt, Y, W, OFF, family, fit_intercept)
     pre = _presolve_stride(n, p) if from_start else 1
     if pre > 1:
         # the statistical error of the subsample fit is far above any useful tolerance,
         # so it is solved loosely
         sub = slice(None, None, pre)
         T0, *_ = newton_population(
-            X[sub],
+            Xt[:, sub],
             Y[:, sub],
             W[:, sub],
             OFF[:, sub],

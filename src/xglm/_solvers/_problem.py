@@ -3,8 +3,9 @@
     objective(beta, b) = (1 / sum w) sum_i w_i d(y_i, mu_i) / 2 + P(beta),
     mu = g^-1(offset + X beta + b).
 
-A :class:`Problem` holds the arrays of one neuron's fit (``X`` is shared by every
-neuron of a population). Nothing in here knows about labels.
+A :class:`Problem` holds the arrays of one neuron's fit; the design is stored
+feature-major, ``Xt = X.T`` of shape ``(p, n)`` (shared by every neuron of a
+population). Nothing in here knows about labels.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ __all__ = ["Problem", "SolverOutput"]
 class Problem(eqx.Module):
     """Arrays of one neuron's fit; ``mask`` is the feature mask (1 = used)."""
 
-    X: jax.Array
+    Xt: jax.Array
     y: jax.Array
     w: jax.Array
     offset: jax.Array
@@ -36,7 +37,7 @@ class Problem(eqx.Module):
         return jnp.sum(self.w)
 
     def eta(self, beta, b):
-        return self.X @ (beta * self.mask) + b + self.offset
+        return (beta * self.mask) @ self.Xt + b + self.offset
 
     def loss_from_eta(self, eta):
         mu = self.family.link.inverse(eta)
@@ -53,15 +54,15 @@ class Problem(eqx.Module):
 
     def null_start(self):
         """``beta = 0`` and the intercept at the link of the weighted mean of ``y``."""
-        p = self.X.shape[1]
-        beta = jnp.zeros((p,), self.X.dtype)
+        p = self.Xt.shape[0]
+        beta = jnp.zeros((p,), self.Xt.dtype)
         if not self.fit_intercept:
-            return beta, jnp.zeros((), self.X.dtype)
+            return beta, jnp.zeros((), self.Xt.dtype)
         ybar = jnp.sum(self.w * self.y) / self.sum_w
         mu0 = self.family.mu_start(ybar, jnp.ones_like(ybar))
         b = self.family.link.link(mu0) - jnp.sum(self.w * self.offset) / self.sum_w
         b = jnp.where(jnp.isfinite(b), b, 0.0)
-        return beta, b.astype(self.X.dtype)
+        return beta, b.astype(self.Xt.dtype)
 
 
 class SolverOutput(eqx.Module):
