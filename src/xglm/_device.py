@@ -25,7 +25,7 @@ def _aligned_empty(shape, dtype) -> np.ndarray:
     return buf[start : start + nbytes].view(dtype).reshape(shape)
 
 
-def feature_major(X, dtype, block: int = 256) -> jax.Array:
+def feature_major(X, dtype, block: int = 1024) -> jax.Array:
     """The design ``X`` (n, p) as a JAX array ``X.T`` of shape (p, n), C-contiguous.
 
     The solvers stream the design in this order: XLA's CPU matrix-vector kernels run

@@ -84,12 +84,10 @@ def summary_statistics(
     b0 = _null_intercepts(Xt, Y, W, OFF, family, fit_intercept, has_offset)
     mu0 = family.link.inverse(OFF + b0[:, None])
     null_dev = jnp.sum(W * family.unit_deviance(Y, mu0), axis=1)
-    loglik = jax.vmap(lambda y, m, w, d: family.log_likelihood(y, m, w, family.r_scale(d, w)))(
-        Y, mu, W, dev
-    )
-    null_loglik = jax.vmap(lambda y, m, w, d: family.log_likelihood(y, m, w, family.r_scale(d, w)))(
-        Y, mu0, W, null_dev
-    )
+    scale = jax.vmap(family.r_scale)(dev, W)
+    null_scale = jax.vmap(family.r_scale)(null_dev, W)
+    loglik = jax.vmap(family.log_likelihood)(Y, mu, W, scale)
+    null_loglik = jax.vmap(family.log_likelihood)(Y, mu0, W, null_scale)
     return dict(
         deviance=dev,
         pearson_chi2=pearson,
@@ -99,6 +97,8 @@ def summary_statistics(
         nobs=jnp.sum(W > 0, axis=1),
         sum_w=jnp.sum(W, axis=1),
         null_intercept=b0,
+        loglik_scale=scale,
+        null_loglik_scale=null_scale,
     )
 
 

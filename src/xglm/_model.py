@@ -22,7 +22,7 @@ from ._families import NegativeBinomial, get_family
 from ._inference import collinear_columns, covariance, fit_statistics
 from ._negbin import theta_ml
 from ._penalties import get_regularizer
-from ._scores import null_state, score_model
+from ._scores import score_model
 from ._solvers import fit_arrays, resolve_solver
 from ._strength import resolve_penalty
 from .errors import ConvergenceWarning, DesignError, NotFittedError, RankDeficientError, XglmError
@@ -297,10 +297,6 @@ class GLM:
         self.converged_ = _scalar_or(converged, k)
         self.objective_ = _scalar_or(np.asarray(out.objective, float), k)
         self._compute_statistics(design, yv, w, off, mask, family, penalty, k, args=args)
-        for name, value in null_state(
-            family, yv, w, off, bool(self.fit_intercept), self.deviance_, self.null_deviance_
-        ).items():
-            setattr(self, name, value)
         return self
 
     def _weights(self, sample_weight, n, k, design):
@@ -509,6 +505,11 @@ class GLM:
         self.loglik_ = _scalar_or(st["loglik"].astype(float), k)
         self.null_loglik_ = _scalar_or(st["null_loglik"].astype(float), k)
         self.nobs_ = _scalar_or(st["nobs"].astype(float), k)
+        # what scoring needs from the training data: the null model's intercept and the
+        # dispersions at which R evaluates the two log-likelihoods
+        self.null_intercept_ = _scalar_or(st["null_intercept"].astype(float), k)
+        self._loglik_scale = _scalar_or(st["loglik_scale"].astype(float), k)
+        self._null_loglik_scale = _scalar_or(st["null_loglik_scale"].astype(float), k)
         self.aic_ = -2 * self.loglik_ + 2 * npar
         self.bic_ = -2 * self.loglik_ + np.log(self.nobs_) * npar
 

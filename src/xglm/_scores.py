@@ -42,7 +42,7 @@ import numpy as np
 from ._design import prepare, prepare_new
 from .errors import XglmError
 
-__all__ = ["score_model", "SCORE_TYPES", "null_state", "null_intercept"]
+__all__ = ["score_model", "SCORE_TYPES", "null_intercept"]
 
 SCORE_TYPES = (
     "log-likelihood",
@@ -89,22 +89,6 @@ def null_intercept(family, y, w, offset, fit_intercept: bool, iters: int = 100):
             if done:
                 break
     return np.asarray(b, float)
-
-
-def null_state(family, y, w, offset, fit_intercept, deviance, null_deviance) -> dict:
-    """What scoring needs from the training data, computed once at ``fit``.
-
-    Returns the null model's intercept and the dispersions at which R evaluates the
-    log-likelihoods of the fitted and the null model (1 for families without one).
-    """
-    wj = jnp.asarray(w)
-    return {
-        "null_intercept_": _squeeze(null_intercept(family, y, w, offset, fit_intercept)),
-        "_loglik_scale": _squeeze(np.asarray(family.r_scale(jnp.asarray(deviance), wj), float)),
-        "_null_loglik_scale": _squeeze(
-            np.asarray(family.r_scale(jnp.asarray(null_deviance), wj), float)
-        ),
-    }
 
 
 def _squeeze(arr):
