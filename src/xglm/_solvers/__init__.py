@@ -11,6 +11,7 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .._families import Family
 from .._penalties import PenaltyArrays
@@ -133,16 +134,19 @@ def fit_arrays(
     )
     if y.ndim == 1 or solver != "irls":
         return _fit_arrays_jit(*args)
+    # per-neuron columns are cut on the host: slicing JAX arrays costs a dispatch each
+    y, w, offset, mask, beta0, b0 = (np.asarray(a) for a in (y, w, offset, mask, beta0, b0))
+    penalty = jax.tree_util.tree_map(np.asarray, penalty)
     outs = [
         _fit_arrays_jit(
             Xt,
-            y[:, i],
-            w[:, i],
-            offset[:, i],
-            mask[:, i],
+            np.ascontiguousarray(y[:, i]),
+            np.ascontiguousarray(w[:, i]),
+            np.ascontiguousarray(offset[:, i]),
+            np.ascontiguousarray(mask[:, i]),
             family,
             penalty.neuron(i),
-            beta0[:, i],
+            np.ascontiguousarray(beta0[:, i]),
             b0[i],
             from_start,
             solver,
