@@ -77,3 +77,48 @@ def test_fit_from_a_poor_start_has_no_nans():
     ref = xglm.GLM().fit(X, y)
     assert m.converged_
     np.testing.assert_allclose(m.coef_, ref.coef_, rtol=1e-6)
+
+
+# ---- large data: row-subsampled information, conjugate-gradient chord steps, presolve
+@pytest.mark.parametrize(
+    "family, sm_family",
+    [
+        ("poisson", sm.families.Poisson()),
+        ("binomial", sm.families.Binomial()),
+        ("gamma", sm.families.Gamma(sm.families.links.Log())),
+    ],
+)
+def test_large_data_path_matches_statsmodels(family, sm_family):
+    # n >= 50,000 takes the subsample presolve and the subsampled information matrix
+    rng = np.random.default_rng(7)
+    n = 60_000
+    X = rng.normal(size=(n, 4)) * np.array([1.0, 3.0, 0.2, 1.0])
+    off = rng.normal(0.0, 0.2, size=n)
+    w = rng.integers(1, 4, size=n).astype(float)
+    eta = 0.1 + X @ np.array([0.3, -0.05, 1.0, -0.4]) + off
+    if family == "poisson":
+        y = rng.poisson(np.exp(eta)).astype(float)
+    elif family == "binomial":
+        y = rng.binomial(1, 1 / (1 + np.exp(-eta))).astype(float)
+    else:
+        y = rng.gamma(2.0, np.exp(eta) / 2.0)
+    fam = xglm.Gamma(link="log") if family == "gamma" else family
+    m = xglm.GLM(family=fam).fit(X, y, sample_weight=w, offset=off)
+    ref = sm.GLM(y, sm.add_constant(X), family=sm_family, offset=off, var_weights=w).fit(tol=1e-13)
+    assert m.converged_
+    np.testing.assert_allclose(np.r_[m.intercept_, m.coef_], ref.params, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(m.deviance_, ref.deviance, rtol=1e-10)
+    np.testing.assert_allclose(np.sqrt(np.diag(m.cov_params())), ref.bse, rtol=1e-6)
+
+
+def test_large_data_rare_events_fall_back_to_the_starting_means():
+    # the subsample (every 64th row) sees no event, its fit is useless as a start
+    rng = np.random.default_rng(3)
+    n = 64_000
+    X = rng.normal(size=(n, 2))
+    y = np.zeros(n)
+    y[rng.choice(np.flatnonzero(np.arange(n) % 64 != 0), size=40, replace=False)] = 1.0
+    m = xglm.GLM(family="binomial").fit(X, y)
+    ref = sm.GLM(y, sm.add_constant(X), family=sm.families.Binomial()).fit(tol=1e-13)
+    assert m.converged_
+    np.testing.assert_allclose(np.r_[m.intercept_, m.coef_], ref.params, rtol=1e-6, atol=1e-8)

@@ -200,16 +200,21 @@ def _presolve_stride(n: int, p: int) -> int:
 
 
 def null_starts(Xt, Y, W, OFF, family, fit_intercept):
-    """``(k, p+1)``: zero coefficients, intercept at the link of the weighted mean."""
+    """``(k, p+1)``: zero coefficients, intercept at the link of the weighted mean.
+
+    Without an offset that is the null model's maximum-likelihood fit; a mean on the
+    boundary of the support (all zeros, say) takes the family's starting mean instead.
+    """
     k = Y.shape[0]
     p = Xt.shape[0]
     sw = jnp.sum(W, axis=1)
     if fit_intercept:
         ybar = jnp.sum(W * Y, axis=1) / sw
-        b = (
-            family.link.link(family.mu_start(ybar, jnp.ones_like(ybar)))
-            - jnp.sum(W * OFF, axis=1) / sw
+        b = family.link.link(ybar)
+        b = jnp.where(
+            jnp.isfinite(b), b, family.link.link(family.mu_start(ybar, jnp.ones_like(ybar)))
         )
+        b = b - jnp.sum(W * OFF, axis=1) / sw
         b = jnp.where(jnp.isfinite(b), b, 0.0)
     else:
         b = jnp.zeros((k,), Xt.dtype)

@@ -59,8 +59,13 @@ class Problem(eqx.Module):
         if not self.fit_intercept:
             return beta, jnp.zeros((), self.Xt.dtype)
         ybar = jnp.sum(self.w * self.y) / self.sum_w
-        mu0 = self.family.mu_start(ybar, jnp.ones_like(ybar))
-        b = self.family.link.link(mu0) - jnp.sum(self.w * self.offset) / self.sum_w
+        b = self.family.link.link(ybar)
+        b = jnp.where(
+            jnp.isfinite(b),
+            b,
+            self.family.link.link(self.family.mu_start(ybar, jnp.ones_like(ybar))),
+        )
+        b = b - jnp.sum(self.w * self.offset) / self.sum_w
         b = jnp.where(jnp.isfinite(b), b, 0.0)
         return beta, b.astype(self.Xt.dtype)
 
