@@ -37,6 +37,7 @@ from jax import lax
 
 from .._families import Family
 from .._penalties import PenaltyArrays
+from ._quadratic import apg_model, cd_l1, scaled_factor, solve_factored
 
 __all__ = ["newton_population", "null_starts", "information", "xt_dot", "x_dot"]
 
@@ -99,90 +100,6 @@ def information(Xt, ETA, Y, W, M, family: Family, fit_intercept: bool):
         return _info_from_weights(Xt, _working_weights(family, eta1, w1), m1, fit_intercept)
 
     return lax.map(one, (ETA, W, M))
-
-
-def _scaled_factor(A):
-    """Jacobi scaling and Cholesky factor of a symmetric PSD matrix.
-
-    A numerically singular matrix (collinear columns) is factored with a relative
-    jitter of 1e-10 on the unit diagonal instead, which gives the minimum-norm-like
-    step; unpenalized rank-deficient designs are reported after the fit.
-    """
-    d = jnp.diag(A)
-    s = jnp.where(d > 0, 1.0 / jnp.sqrt(jnp.where(d > 0, d, 1.0)), 1.0)
-    M = A * s[:, None] * s[None, :]
-    L = jnp.linalg.cholesky(M)
-    eps = jnp.maximum(1e-10, 100 * jnp.finfo(M.dtype).eps)
-    L = lax.cond(
-        jnp.all(jnp.isfinite(L)),
-        lambda: L,
-        lambda: jnp.linalg.cholesky(M + eps * jnp.eye(M.shape[0], dtype=M.dtype)),
-    )
-    return M, L, s
-
-
-def _solve_factored(M, L, s, rhs):
-    return jax.scipy.linalg.cho_solve((L, True), rhs * s) * s
-
-
-def _cd_l1(A, c, l2, l1, t0, tol, max_sweeps):
-    """Coordinate descent on ``1/2 t'At - c't + 1/2 sum l2 t^2 + sum l1 |t|``."""
-    diag = jnp.diag(A) + l2
-    safe = jnp.where(diag > 0, diag, 1.0)
-
-    def sweep(carry):
-        t, g, _, k = carry
-
-        def coord(j, tg):
-            t, g, mx = tg
-            tj = t[j]
-            num = diag[j] * tj - (g[j] + l2[j] * tj)
-            new = jnp.sign(num) * jnp.maximum(jnp.abs(num) - l1[j], 0.0) / safe[j]
-            new = jnp.where(diag[j] > 0, new, 0.0)
-            delta = new - tj
-            g = g + A[:, j] * delta
-            t = t.at[j].set(new)
-            return t, g, jnp.maximum(mx, jnp.abs(delta) * jnp.sqrt(safe[j]))
-
-        t, g, mx = lax.fori_loop(0, t.shape[0], coord, (t, g, jnp.zeros((), t.dtype)))
-        return t, g, mx, k + 1
-
-    def cond(carry):
-        t, _, mx, k = carry
-        return (mx > tol * (1.0 + jnp.max(jnp.abs(t) * jnp.sqrt(safe)))) & (k < max_sweeps)
-
-    g0 = A @ t0 - c
-    t, _, _, _ = lax.while_loop(cond, sweep, (t0, g0, jnp.asarray(jnp.inf, t0.dtype), 0))
-    return t
-
-
-def _apg_model(pen: PenaltyArrays, mask, A, c, l2, t0, tol, max_iter):
-    """Accelerated proximal gradient on the quadratic model (group penalties)."""
-    Ap = A + jnp.diag(l2)
-    L = jnp.max(jnp.linalg.eigvalsh(Ap)) * 1.0001
-    step = 1.0 / L
-
-    def prox(v):
-        beta = pen.prox_nonsmooth(v[1:] * mask, step) * mask
-        return jnp.concatenate([v[:1], beta])
-
-    def body(carry):
-        x, yv, tk, _, k = carry
-        x_new = prox(yv - step * (Ap @ yv - c))
-        t_new = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * tk**2))
-        restart = jnp.vdot(yv - x_new, x_new - x) > 0
-        t_new = jnp.where(restart, 1.0, t_new)
-        y_new = jnp.where(restart, x_new, x_new + ((tk - 1.0) / t_new) * (x_new - x))
-        change = jnp.max(jnp.abs(x_new - x))
-        return x_new, y_new, t_new, change, k + 1
-
-    def cond(carry):
-        x, _, _, change, k = carry
-        return (change > tol * (1.0 + jnp.max(jnp.abs(x)))) & (k < max_iter)
-
-    init = (t0, t0, jnp.ones((), t0.dtype), jnp.asarray(jnp.inf, t0.dtype), 0)
-    x, *_ = lax.while_loop(cond, body, init)
-    return x
 
 
 def _info_stride(n: int, p: int) -> int:
@@ -313,7 +230,7 @@ def newton_population(
     def nonsmooth_candidates(T, c, A):
         if not pen.has_group:
             return jax.vmap(
-                lambda a, cc, l2, l1, t: _cd_l1(a, cc, l2, l1, t, tol * 0.1, inner_maxiter)
+                lambda a, cc, l2, l1, t: cd_l1(a, cc, l2, l1, t, tol * 0.1, inner_maxiter)
             )(A, c, L2, L1, T)
         pens = PenaltyArrays(
             pen.l2.T,
@@ -324,11 +241,11 @@ def newton_population(
             pen.has_group,
         )
         return jax.vmap(
-            lambda pn, m, a, cc, l2, t: _apg_model(pn, m, a, cc, l2, t, tol * 0.1, inner_maxiter)
+            lambda pn, m, a, cc, l2, t: apg_model(pn, m, a, cc, l2, t, tol * 0.1, inner_maxiter)
         )(pens, M, A, c, L2, T)
 
     def factor_all(A):
-        return jax.vmap(_scaled_factor)(A + jax.vmap(jnp.diag)(L2))
+        return jax.vmap(scaled_factor)(A + jax.vmap(jnp.diag)(L2))
 
     def newton_step_length(T, D, eta_T, eta_D, n_newton=2):
         """Newton iterations on the step length along ``D`` (elementwise work only)."""
@@ -405,7 +322,7 @@ def newton_population(
                 factor_all(A),
                 fac,
             )
-            D = jax.vmap(_solve_factored)(*fac, c) - T
+            D = jax.vmap(solve_factored)(*fac, c) - T
         else:
             D = nonsmooth_candidates(T, c, A) - T
         if accelerate:
