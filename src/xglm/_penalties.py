@@ -176,6 +176,30 @@ class PenaltyArrays(eqx.Module):
             self.has_group,
         )
 
+    def as_population(self):
+        """A single-neuron penalty with a trailing neuron axis of length 1."""
+        return PenaltyArrays(
+            self.l2[:, None],
+            self.l1[:, None],
+            self.group_alpha[:, None],
+            self.group_index,
+            self.has_l1,
+            self.has_group,
+        )
+
+    def neuron_major(self):
+        """A population penalty with the neuron axis first on every array (for
+        ``jax.vmap`` over neurons)."""
+        k = self.l2.shape[1]
+        return PenaltyArrays(
+            self.l2.T,
+            self.l1.T,
+            self.group_alpha.T,
+            jnp.broadcast_to(self.group_index, (k,) + self.group_index.shape),
+            self.has_l1,
+            self.has_group,
+        )
+
     def _group_norms(self, beta):
         onehot = self._onehot(beta.dtype)
         return jnp.sqrt(onehot.T @ beta**2)

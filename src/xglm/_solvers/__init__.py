@@ -193,15 +193,7 @@ def _fit_arrays_jit(
     if single:
         y, w, offset, mask, beta0 = (a[:, None] for a in (y, w, offset, mask, beta0))
         b0 = jnp.reshape(b0, (1,))
-        penalty = PenaltyArrays(
-            penalty.l2[:, None],
-            penalty.l1[:, None],
-            penalty.group_alpha[:, None],
-            penalty.group_index,
-            penalty.has_l1,
-            penalty.has_group,
-        )
-    k = y.shape[1]
+        penalty = penalty.as_population()
     if solver == "irls":
         # neuron-major arrays; with from_start the solver replaces T0 by the null start
         T0 = jnp.concatenate([b0[:, None], (beta0 * mask).T], axis=1)
@@ -221,14 +213,7 @@ def _fit_arrays_jit(
         )
         out = SolverOutput(T[:, 1:].T, T[:, 0], n_iter, conv, obj)
     else:
-        pens = PenaltyArrays(
-            penalty.l2.T,
-            penalty.l1.T,
-            penalty.group_alpha.T,
-            jnp.broadcast_to(penalty.group_index, (k,) + penalty.group_index.shape),
-            penalty.has_l1,
-            penalty.has_group,
-        )
+        pens = penalty.neuron_major()
 
         def one(y1, w1, off1, m1, pen1, beta1, b1):
             prob = Problem(Xt, y1, w1, off1, m1, family, pen1, fit_intercept)

@@ -232,17 +232,9 @@ def newton_population(
             return jax.vmap(
                 lambda a, cc, l2, l1, t: cd_l1(a, cc, l2, l1, t, tol * 0.1, inner_maxiter)
             )(A, c, L2, L1, T)
-        pens = PenaltyArrays(
-            pen.l2.T,
-            pen.l1.T,
-            pen.group_alpha.T,
-            jnp.broadcast_to(pen.group_index, (k,) + pen.group_index.shape),
-            pen.has_l1,
-            pen.has_group,
-        )
         return jax.vmap(
             lambda pn, m, a, cc, l2, t: apg_model(pn, m, a, cc, l2, t, tol * 0.1, inner_maxiter)
-        )(pens, M, A, c, L2, T)
+        )(pen.neuron_major(), M, A, c, L2, T)
 
     def factor_all(A):
         return jax.vmap(scaled_factor)(A + jax.vmap(jnp.diag)(L2))
