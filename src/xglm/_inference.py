@@ -60,9 +60,12 @@ def _null_intercepts(Xt, Y, W, OFF, family, fit_intercept, has_offset=True, iter
     return lax.fori_loop(0, iters, body, b)
 
 
-def _neuron_major(y, w, offset, mask, coef):
-    """``(n,)``/``(n, k)`` arrays as ``(k, n)`` (and ``(p,)``/``(p, k)`` as ``(k, p)``)."""
-    return [a[None, :] if a.ndim == 1 else a.T for a in (y, w, offset, mask, coef)]
+def _neuron_major_eta(Xt, y, w, offset, mask, coef, intercept):
+    """``y, w, offset, mask`` neuron-major (``(k, n)``, ``(k, p)``) and the linear
+    predictors ``(k, n)`` of the fitted coefficients."""
+    Y, W, OFF, M, B = (a[None, :] if a.ndim == 1 else a.T for a in (y, w, offset, mask, coef))
+    eta = x_dot(Xt, B * M) + jnp.reshape(intercept, (-1,))[:, None] + OFF
+    return Y, W, OFF, M, eta
 
 
 @eqx.filter_jit
@@ -75,9 +78,7 @@ def summary_statistics(
     over the design plus the intercept-only fits.
     """
     TRACE_COUNT["stats"] += 1
-    Y, W, OFF, M, B = _neuron_major(y, w, offset, mask, coef)
-    b = jnp.reshape(intercept, (-1,))
-    eta = x_dot(Xt, B * M) + b[:, None] + OFF
+    Y, W, OFF, M, eta = _neuron_major_eta(Xt, y, w, offset, mask, coef, intercept)
     mu = family.link.inverse(eta)
     dev = jnp.sum(W * family.unit_deviance(Y, mu), axis=1)
     pearson = jnp.sum(W * (Y - mu) ** 2 / family.variance(mu), axis=1)
@@ -106,9 +107,7 @@ def summary_statistics(
 def information_matrices(Xt, y, w, offset, mask, family: Family, coef, intercept, fit_intercept):
     """Unscaled expected information of (intercept, coefficients): ``(k, p+1, p+1)``."""
     TRACE_COUNT["stats"] += 1
-    Y, W, OFF, M, B = _neuron_major(y, w, offset, mask, coef)
-    b = jnp.reshape(intercept, (-1,))
-    eta = x_dot(Xt, B * M) + b[:, None] + OFF
+    Y, W, _, M, eta = _neuron_major_eta(Xt, y, w, offset, mask, coef, intercept)
     return information(Xt, eta, Y, W, M, family, fit_intercept)
 
 
