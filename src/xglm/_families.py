@@ -69,6 +69,40 @@ class Family(eqx.Module):
     def sample(self, key, mu, scale, w):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    # --- the solvers' kernels ----------------------------------------------------
+    # The unit deviance splits as d(y, mu) = deviance_constant(y) + deviance_eta(y, eta):
+    # solvers evaluate the second part on every trial point and the first once per fit,
+    # so that with the canonical (or log) link the hot loop needs no logarithm.
+    def deviance_constant(self, y):
+        """The part of the unit deviance that depends on ``y`` alone (default 0)."""
+        return jnp.zeros_like(y)
+
+    def deviance_eta(self, y, eta):
+        """``unit_deviance(y, mu(eta)) - deviance_constant(y)``."""
+        return self.unit_deviance(y, self.link.inverse(eta))
+
+    def score_terms(self, y, eta, w):
+        """``(mu, r, wk)`` at ``eta``: the mean, the score residual
+        ``w (y - mu) mu'(eta) / V(mu)`` and the working weight ``w mu'(eta)^2 / V(mu)``.
+
+        Non-finite values (an overflowing mean, say) are set to 0. With the canonical
+        link ``mu' = V`` and the ratio is not formed.
+        """
+        mu = self.link.inverse(eta)
+        d = self.link.inverse_deriv(eta)
+        if self.canonical:
+            r, wk = w * (y - mu), w * d
+        else:
+            v = self.variance(mu)
+            r, wk = w * (y - mu) * d / v, w * d**2 / v
+        return mu, jnp.where(jnp.isfinite(r), r, 0.0), jnp.where(jnp.isfinite(wk), wk, 0.0)
+
+    @property
+    def canonical(self) -> bool:
+        """Whether ``mu'(eta) = V(mu)`` exactly: Gaussian/identity, Poisson/log and
+        Binomial/logit."""
+        return self.link.name == _CANONICAL.get(self.name)
+
     # --- shared ---------------------------------------------------------------
     def deviance(self, y, mu, w):
         return jnp.sum(w * self.unit_deviance(y, mu), axis=0)
@@ -83,6 +117,16 @@ class Family(eqx.Module):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(link={self.link.name!r})"
+
+
+# family -> the link with mu'(eta) = V(mu) exactly (Gamma's and the inverse Gaussian's
+# canonical links match their variance only up to a constant factor)
+_CANONICAL = {
+    "gaussian": "identity",
+    "poisson": "log",
+    "binomial": "logit",
+    "bernoulli": "logit",
+}
 
 
 def _nonneg_check(name, y, integer=False):
@@ -151,6 +195,15 @@ class Poisson(Family):
     def unit_deviance(self, y, mu):
         return 2.0 * (_xlogx_ratio(y, mu) - (y - mu))
 
+    def deviance_constant(self, y):
+        return 2.0 * (xlogy(y, y) - y)
+
+    def deviance_eta(self, y, eta):
+        if self.link.name == "log":
+            return 2.0 * (jnp.exp(eta) - y * eta)
+        mu = self.link.inverse(eta)
+        return 2.0 * (mu - xlogy(y, mu))
+
     def log_likelihood(self, y, mu, w, scale):
         return jnp.sum(w * (xlogy(y, mu) - mu - gammaln(y + 1.0)), axis=0)
 
@@ -180,6 +233,16 @@ class Binomial(Family):
 
     def unit_deviance(self, y, mu):
         return 2.0 * (_xlogx_ratio(y, mu) + _xlogx_ratio(1.0 - y, 1.0 - mu))
+
+    def deviance_constant(self, y):
+        return 2.0 * (xlogy(y, y) + xlogy(1.0 - y, 1.0 - y))
+
+    def deviance_eta(self, y, eta):
+        if self.link.name == "logit":
+            # y log mu + (1 - y) log(1 - mu) = y eta - log(1 + e^eta)
+            return 2.0 * (jax.nn.softplus(eta) - y * eta)
+        mu = self.link.inverse(eta)
+        return -2.0 * (xlogy(y, mu) + xlogy(1.0 - y, 1.0 - mu))
 
     def log_likelihood(self, y, mu, w, scale):
         # R: sum over w > 0 of dbinom(round(w * y), round(w), mu, log = TRUE)
@@ -233,6 +296,15 @@ class Gamma(Family):
 
     def unit_deviance(self, y, mu):
         return 2.0 * (-jnp.log(y / mu) + (y - mu) / mu)
+
+    def deviance_constant(self, y):
+        return -2.0 * (jnp.log(y) + 1.0)
+
+    def deviance_eta(self, y, eta):
+        if self.link.name == "log":
+            return 2.0 * (eta + y * jnp.exp(-eta))
+        mu = self.link.inverse(eta)
+        return 2.0 * (jnp.log(mu) + y / mu)
 
     def r_scale(self, dev, w):
         return dev / jnp.sum(w, axis=0)

@@ -61,11 +61,16 @@ def _null_intercepts(Xt, Y, W, OFF, family, fit_intercept, has_offset=True, iter
 
 
 def _neuron_major_eta(Xt, y, w, offset, mask, coef, intercept):
-    """``y, w, offset, mask`` neuron-major (``(k, n)``, ``(k, p)``) and the linear
-    predictors ``(k, n)`` of the fitted coefficients."""
-    Y, W, OFF, M, B = (a[None, :] if a.ndim == 1 else a.T for a in (y, w, offset, mask, coef))
+    """``y, w, offset, mask`` neuron-major (``(k, n)``, ``(k, p)``; shared weights and
+    offsets broadcast) and the linear predictors ``(k, n)`` of the fitted coefficients.
+
+    ``y, w, offset`` come as the core takes them (see :func:`xglm._solvers.fit_arrays`):
+    ``(n,)`` for one neuron, neuron-major for a population.
+    """
+    Y, W, OFF = (a[None, :] if a.ndim == 1 else a for a in (y, w, offset))
+    M, B = (a[None, :] if a.ndim == 1 else a.T for a in (mask, coef))
     eta = x_dot(Xt, B * M) + jnp.reshape(intercept, (-1,))[:, None] + OFF
-    return Y, W, OFF, M, eta
+    return Y, jnp.broadcast_to(W, eta.shape), jnp.broadcast_to(OFF, eta.shape), M, eta
 
 
 @eqx.filter_jit
@@ -74,8 +79,9 @@ def summary_statistics(
 ):
     """Deviance, Pearson chi^2, log-likelihoods and the null model of every neuron.
 
-    ``y, w, offset``: ``(n,)`` or ``(n, k)``; ``coef``: ``(p,)`` or ``(p, k)``. One pass
-    over the design plus the intercept-only fits.
+    ``y, w, offset``: ``(n,)`` or neuron-major (see :func:`_neuron_major_eta`);
+    ``coef``: ``(p,)`` or ``(p, k)``. One pass over the design plus the intercept-only
+    fits.
     """
     TRACE_COUNT["stats"] += 1
     Y, W, OFF, M, eta = _neuron_major_eta(Xt, y, w, offset, mask, coef, intercept)
@@ -136,9 +142,9 @@ def fit_statistics(
                     np.asarray(
                         information_matrices(
                             Xt,
-                            y[:, i],
-                            w[:, i],
-                            offset[:, i],
+                            y[i],
+                            w[i if w.shape[0] > 1 else 0],
+                            offset[i if offset.shape[0] > 1 else 0],
                             mask[:, i],
                             family,
                             coef[:, i],
@@ -146,7 +152,7 @@ def fit_statistics(
                             fit_intercept,
                         )
                     )
-                    for i in range(y.shape[1])
+                    for i in range(y.shape[0])
                 ]
             )
     return res

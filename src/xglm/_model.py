@@ -231,12 +231,9 @@ class GLM:
         beta0, b0, from_start = self._init(init_params, design, k)
 
         # the core streams the design feature-major (see _device.feature_major)
-        Xj = feature_major(design.X, dtype)
         args = dict(
-            X=Xj,
-            y=jnp.asarray(yv, dtype),
-            w=jnp.asarray(w, dtype),
-            offset=jnp.asarray(off, dtype),
+            X=feature_major(design.X, dtype),
+            **_core_arrays(yv, w, off, dtype),
             mask=jnp.asarray(mask, dtype),
         )
 
@@ -316,9 +313,8 @@ class GLM:
                 )
             if not np.any(w > 0):
                 raise DesignError("sample_weight: all weights are 0; expected some > 0.")
-        if k is not None:
-            w = np.repeat(w[:, None], k, axis=1)
-        return w
+        # a population shares the weights: (n, 1) broadcasts against y (n, k)
+        return w if k is None else w[:, None]
 
     def _offset(self, offset, design, n, k):
         off = design.offset
@@ -340,7 +336,7 @@ class GLM:
         if off is None:
             off = np.zeros(n)
         if k is not None and off.ndim == 1:
-            off = np.repeat(off[:, None], k, axis=1)
+            off = off[:, None]
         return off
 
     def _init(self, init_params, design, k):
@@ -425,7 +421,8 @@ class GLM:
         if f64:
             arrays = (X64, args["y"], args["w"], args["offset"], args["mask"])
         else:
-            arrays = (X64, jnp.asarray(y), jnp.asarray(w), jnp.asarray(off), jnp.asarray(mask))
+            resp = _core_arrays(y, w, off, np.float64)
+            arrays = (X64, resp["y"], resp["w"], resp["offset"], jnp.asarray(mask))
         has_offset = bool(np.any(off != 0))
         st = fit_statistics(
             *arrays, family, coef, b, bool(self.fit_intercept), info=eager, has_offset=has_offset
@@ -842,3 +839,16 @@ def _scalar_or(arr: np.ndarray, k):
     if k is None:
         return arr.reshape(-1)[0].item() if arr.dtype != bool else bool(arr.reshape(-1)[0])
     return arr.reshape(k)
+
+
+def _core_arrays(y, w, off, dtype) -> dict:
+    """The response, weights and offsets as the core takes them: ``(n,)`` for one
+    neuron; neuron-major for a population, ``(k, n)`` with the shared weights and
+    offsets ``(1, n)``."""
+    if y.ndim == 1:
+        return dict(
+            y=jnp.asarray(y, dtype), w=jnp.asarray(w, dtype), offset=jnp.asarray(off, dtype)
+        )
+    return dict(
+        y=feature_major(y, dtype), w=feature_major(w, dtype), offset=feature_major(off, dtype)
+    )

@@ -166,7 +166,8 @@ class PenaltyArrays(eqx.Module):
         return self.group_alpha.shape[0]
 
     def neuron(self, i):
-        """The penalty of neuron ``i`` of a population penalty."""
+        """The penalty of neuron ``i`` (an index, or an index array for several
+        neurons) of a population penalty."""
         return PenaltyArrays(
             self.l2[:, i],
             self.l1[:, i],

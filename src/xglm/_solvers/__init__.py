@@ -90,6 +90,11 @@ def _solve_one(prob: Problem, beta0, b0, solver, tol, maxiter):
     return quasi_newton(prob, beta0, b0, name=solver, tol=tol, maxiter=maxiter)
 
 
+# a population's Newton fit runs on batches of at most this many (neuron x sample)
+# elements, so that its (k, n) work arrays stay within a few hundred MB
+MAX_BATCH_ELEMENTS = 2**24
+
+
 def fit_arrays(
     Xt,
     y,
@@ -106,63 +111,46 @@ def fit_arrays(
     maxiter: int,
     fit_intercept: bool,
 ) -> SolverOutput:
-    """Fit one neuron (``y`` of shape ``(n,)``) or a population (``(n, k)``).
+    """Fit one neuron or a population.
 
     ``Xt`` is the design feature-major, ``X.T`` of shape ``(p, n)`` (see
-    :func:`xglm._device.feature_major`). For a population every argument but ``Xt``,
-    ``family`` and the options carries a trailing neuron axis, and each neuron's
-    objective is minimised independently. With
-    the Newton solver the neurons of a population are solved one after another by the
-    same compiled single-neuron program (XLA's CPU runtime has been seen to stall on the
-    batched Newton program with many neurons); first-order solvers are vmapped.
+    :func:`xglm._device.feature_major`). One neuron: ``y, w, offset`` of shape ``(n,)``,
+    ``mask, beta0`` ``(p,)``. A population: ``y`` neuron-major ``(k, n)``; ``w`` and
+    ``offset`` ``(k, n)`` or, shared by every neuron, ``(1, n)``; ``mask, beta0`` and the
+    penalty arrays ``(p, k)``; ``b0`` ``(k,)``. Each neuron's objective is minimised
+    independently; the Newton solver runs the neurons together in batches of at most
+    :data:`MAX_BATCH_ELEMENTS` elements (equal batches, one compiled program), the
+    first-order solvers are vmapped.
     """
-    args = (
-        Xt,
-        y,
-        w,
-        offset,
-        mask,
-        family,
-        penalty,
-        beta0,
-        b0,
-        from_start,
-        solver,
-        tol,
-        maxiter,
-        fit_intercept,
-    )
+    args = [Xt, y, w, offset, mask, family, penalty, beta0, b0]
+    options = (from_start, solver, tol, maxiter, fit_intercept)
     if y.ndim == 1 or solver != "irls":
-        return _fit_arrays_jit(*args)
-    # per-neuron columns are cut on the host: slicing JAX arrays costs a dispatch each
-    y, w, offset, mask, beta0, b0 = (np.asarray(a) for a in (y, w, offset, mask, beta0, b0))
-    penalty = jax.tree_util.tree_map(np.asarray, penalty)
-    outs = [
-        _fit_arrays_jit(
+        return _fit_arrays_jit(*args, *options)
+    k, n = y.shape
+    n_batches = -(-k * n // MAX_BATCH_ELEMENTS)
+    if n_batches <= 1:
+        return _fit_arrays_jit(*args, *options)
+    size = -(-k // n_batches)
+    outs = []
+    for start in range(0, k, size):
+        # the last batch is padded with copies of its first neuron
+        idx = np.arange(start, start + size)
+        idx = np.where(idx < k, idx, start)
+        batch = [
             Xt,
-            np.ascontiguousarray(y[:, i]),
-            np.ascontiguousarray(w[:, i]),
-            np.ascontiguousarray(offset[:, i]),
-            np.ascontiguousarray(mask[:, i]),
+            y[idx],
+            w if w.shape[0] == 1 else w[idx],
+            offset if offset.shape[0] == 1 else offset[idx],
+            mask[:, idx],
             family,
-            penalty.neuron(i),
-            np.ascontiguousarray(beta0[:, i]),
-            b0[i],
-            from_start,
-            solver,
-            tol,
-            maxiter,
-            fit_intercept,
-        )
-        for i in range(y.shape[1])
-    ]
-    return SolverOutput(
-        jnp.stack([o.coef for o in outs], axis=1),
-        jnp.stack([o.intercept for o in outs]),
-        jnp.stack([o.n_iter for o in outs]),
-        jnp.stack([o.converged for o in outs]),
-        jnp.stack([o.objective for o in outs]),
-    )
+            penalty.neuron(idx),
+            beta0[:, idx],
+            b0[idx],
+        ]
+        outs.append(_fit_arrays_jit(*batch, *options))
+    keep = min(size, k - (len(outs) - 1) * size)
+    outs[-1] = jax.tree_util.tree_map(lambda a: a[..., :keep], outs[-1])
+    return SolverOutput(*(jnp.concatenate(parts, axis=-1) for parts in zip(*outs)))
 
 
 @eqx.filter_jit
@@ -182,26 +170,22 @@ def _fit_arrays_jit(
     maxiter: int,
     fit_intercept: bool,
 ) -> SolverOutput:
-    """Fit one neuron (``y`` of shape ``(n,)``) or a population (``(n, k)``).
-
-    ``Xt``: ``(p, n)``. For a population every argument but ``Xt``, ``family`` and the
-    options carries a trailing neuron axis, and each neuron's objective is minimised
-    independently.
-    """
+    """:func:`fit_arrays` for one batch of neurons, compiled."""
     TRACE_COUNT["fit"] += 1
     single = y.ndim == 1
     if single:
-        y, w, offset, mask, beta0 = (a[:, None] for a in (y, w, offset, mask, beta0))
+        y, w, offset = (a[None, :] for a in (y, w, offset))
+        mask, beta0 = mask[:, None], beta0[:, None]
         b0 = jnp.reshape(b0, (1,))
         penalty = penalty.as_population()
     if solver == "irls":
-        # neuron-major arrays; with from_start the solver replaces T0 by the null start
+        # with from_start the solver replaces T0 by the null start
         T0 = jnp.concatenate([b0[:, None], (beta0 * mask).T], axis=1)
         T, n_iter, conv, obj = newton_population(
             Xt,
-            y.T,
-            w.T,
-            offset.T,
+            y,
+            w,
+            offset,
             mask.T,
             family,
             penalty,
@@ -221,7 +205,12 @@ def _fit_arrays_jit(
                 beta1, b1 = prob.null_start()
             return _solve_one(prob, beta1, b1, solver, tol, maxiter)
 
-        res = jax.vmap(one)(y.T, w.T, offset.T, mask.T, pens, beta0.T, b0)
+        shared = (None if w.shape[0] == 1 else 0, None if offset.shape[0] == 1 else 0)
+        w = w[0] if shared[0] is None else w
+        offset = offset[0] if shared[1] is None else offset
+        res = jax.vmap(one, in_axes=(0, *shared, 0, 0, 0, 0))(
+            y, w, offset, mask.T, pens, beta0.T, b0
+        )
         out = SolverOutput(res.coef.T, res.intercept, res.n_iter, res.converged, res.objective)
     if single:
         return SolverOutput(

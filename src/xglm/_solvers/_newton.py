@@ -83,17 +83,16 @@ def _info_from_weights(Xt, wk, mask, fit_intercept):
 
 
 def _working_weights(family: Family, eta, w):
-    mu = family.link.inverse(eta)
-    d = family.link.inverse_deriv(eta)
-    wk = w * d**2 / family.variance(mu)
-    return jnp.where(jnp.isfinite(wk), wk, 0.0)
+    return family.score_terms(jnp.zeros_like(eta), eta, w)[2]
 
 
 def information(Xt, ETA, Y, W, M, family: Family, fit_intercept: bool):
     """Unscaled expected information of every neuron, ``(k, p+1, p+1)``.
 
-    ``Xt``: ``(p, n)``; ``ETA, Y, W``: ``(k, n)``; ``M``: ``(k, p)``. One neuron at a time.
+    ``Xt``: ``(p, n)``; ``ETA, Y``: ``(k, n)``; ``W``: ``(k, n)`` or ``(1, n)``; ``M``:
+    ``(k, p)``. One neuron at a time.
     """
+    W = jnp.broadcast_to(W, ETA.shape)
 
     def one(args):
         eta1, w1, m1 = args
@@ -157,7 +156,8 @@ def newton_population(
 ):
     """Solve every neuron.
 
-    ``Xt``: ``(p, n)``; ``Y, W, OFF``: ``(k, n)``; ``M``: ``(k, p)``; penalty arrays
+    ``Xt``: ``(p, n)``; ``Y``: ``(k, n)``; ``W, OFF``: ``(k, n)`` or, shared by every
+    neuron, ``(1, n)``; ``M``: ``(k, p)``; penalty arrays
     ``(p, k)``/``(G, k)``; ``T0``: ``(k, p+1)`` starting ``(b, beta)``. Returns
     ``(T, n_iter, converged, obj)``.
     """
@@ -180,9 +180,14 @@ def newton_population(
         eta = x_dot(Xt, T[:, 1:] * M) + T[:, :1] * icpt
         return eta + OFF if with_offset else eta
 
+    # the y-only part of the deviance is summed once (see Family.deviance_eta); its
+    # magnitude bounds the round-off of the objective's remaining sum
+    dev_y = 0.5 * W * family.deviance_constant(Y)
+    loss_y = jnp.sum(dev_y, axis=1) / sw
+    loss_scale = jnp.abs(loss_y) + jnp.sum(jnp.abs(dev_y), axis=1) / sw
+
     def obj_of(T, eta):
-        mu = family.link.inverse(eta)
-        loss = 0.5 * jnp.sum(W * family.unit_deviance(Y, mu), axis=1) / sw
+        loss = 0.5 * jnp.sum(W * family.deviance_eta(Y, eta), axis=1) / sw + loss_y
         val = loss + pen.value((T[:, 1:] * M).T)
         return jnp.where(jnp.isfinite(val), val, jnp.inf)
 
@@ -191,7 +196,8 @@ def newton_population(
 
     def info_scaled(eta, need):
         """Scaled information of the neurons flagged in ``need`` (others: zeros)."""
-        etas, Ws = eta[:, ::stride], W[:, ::stride]
+        etas = eta[:, ::stride]
+        Ws = jnp.broadcast_to(W[:, ::stride], etas.shape)
         sws = jnp.sum(Ws, axis=1)
 
         def one(args):
@@ -215,13 +221,9 @@ def newton_population(
         way one pass over ``X``.
         """
         direct = first & use_start
-        mu = family.link.inverse(eta)
-        d = family.link.inverse_deriv(eta)
-        v = family.variance(mu)
-        r = W * (Y - mu) * d / v
-        wz = W * d**2 / v * (eta - OFF) + r  # working weights x working response
-        vec = jnp.where(direct[:, None], wz, r)
-        vec = jnp.where(jnp.isfinite(vec), vec, 0.0)
+        _, r, wk = family.score_terms(Y, eta, W)
+        # working weights x working response on the first model, else the score
+        vec = jnp.where(direct[:, None], wk * (eta - OFF) + r, r)
         cb = jnp.sum(vec, axis=1) / sw * icpt
         cbeta = xt_dot(Xt, vec) / sw[:, None] * M
         base = jnp.where(direct[:, None], 0.0, jnp.einsum("kij,kj->ki", A, T))
@@ -245,12 +247,9 @@ def newton_population(
         td = jnp.sum(L2 * T * D, axis=1)
 
         def one(t, _):
-            eta = eta_T + t[:, None] * eta_D
-            mu = family.link.inverse(eta)
-            d = family.link.inverse_deriv(eta)
-            v = family.variance(mu)
-            d1 = -jnp.sum(W * (Y - mu) * d / v * eta_D, axis=1) / sw + td + t * dd
-            d2 = jnp.sum(W * d**2 / v * eta_D**2, axis=1) / sw + dd
+            _, r, wk = family.score_terms(Y, eta_T + t[:, None] * eta_D, W)
+            d1 = -jnp.sum(r * eta_D, axis=1) / sw + td + t * dd
+            d2 = jnp.sum(wk * eta_D**2, axis=1) / sw + dd
             t_new = t - d1 / d2
             ok = jnp.isfinite(t_new) & (t_new > 0)
             return jnp.where(ok, jnp.minimum(t_new, 4.0), t), None
@@ -329,7 +328,9 @@ def newton_population(
             D = jnp.where((jnp.sum(g * D_cg, axis=1) < 0)[:, None], D_cg, D)
             cg = (g, zg, D)
         D = jnp.where(done[:, None], 0.0, D)
-        slack = jnp.where(jnp.isfinite(F), 50 * jnp.finfo(dtype).eps * jnp.abs(F), 0.0)
+        slack = jnp.where(
+            jnp.isfinite(F), 50 * jnp.finfo(dtype).eps * (jnp.abs(F) + loss_scale), 0.0
+        )
         # one pass gives the direction's image; every trial point is elementwise work
         eta_D = eta_of(D, with_offset=False)
 
@@ -364,7 +365,7 @@ def newton_population(
         # a tolerance below what round-off allows: stop once a fresh step no longer
         # changes the objective and the coefficients agree to sqrt(eps)
         eps = jnp.finfo(dtype).eps
-        flat = jnp.abs(F - F_new) <= 100 * eps * jnp.abs(F_new)
+        flat = jnp.abs(F - F_new) <= 100 * eps * (jnp.abs(F_new) + loss_scale)
         conv_now = conv_now | (ok & fresh & flat & (change <= jnp.sqrt(eps) * scale) & (it > 1))
         # a chord step that is tiny still needs one fresh Newton step to certify
         stalled = ~ok & (jnp.max(jnp.abs(D), axis=1) <= jnp.sqrt(tol) * scale) & fresh

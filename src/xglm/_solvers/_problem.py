@@ -40,8 +40,9 @@ class Problem(eqx.Module):
         return (beta * self.mask) @ self.Xt + b + self.offset
 
     def loss_from_eta(self, eta):
-        mu = self.family.link.inverse(eta)
-        return 0.5 * jnp.sum(self.w * self.family.unit_deviance(self.y, mu)) / self.sum_w
+        fam = self.family
+        dev = fam.deviance_eta(self.y, eta) + fam.deviance_constant(self.y)
+        return 0.5 * jnp.sum(self.w * dev) / self.sum_w
 
     def smooth(self, beta, b):
         """Loss plus the smooth (l2) part of the penalty."""
