@@ -207,3 +207,63 @@ def test_sample_moments(name):
         np.testing.assert_allclose(draws * trials, np.round(draws * trials), atol=1e-9)
     if name in ("gamma", "inverse_gaussian"):
         assert np.all(draws > 0)
+
+
+LINKS = {
+    "gaussian": ["identity", "log"],
+    "poisson": ["log", "softplus", "sqrt", "identity"],
+    "binomial": ["logit", "probit", "cloglog"],
+    "bernoulli": ["logit"],
+    "gamma": ["inverse", "log", "identity"],
+    "inverse_gaussian": ["inverse_squared", "log"],
+    "negative_binomial": ["log"],
+}
+
+
+@pytest.mark.parametrize(("name", "link"), [(f, lk) for f, links in LINKS.items() for lk in links])
+def test_solver_kernels_split_the_unit_deviance_and_give_the_score(name, link):
+    # the solvers' kernels: d(y, mu) = deviance_constant(y) + deviance_eta(y, eta), and
+    # score_terms = (mu, w (y - mu) mu' / V, w mu'^2 / V), for every family and link
+    y, mu = _data(name)
+    if name == "gaussian" and link != "identity":
+        mu = np.abs(mu) + 0.5  # inside the link's domain
+    fam = _family(name)
+    fam = type(fam)(alpha=ALPHA, link=link) if name == "negative_binomial" else type(fam)(link)
+    eta = fam.link.link(jnp.asarray(mu))
+    w = _rng.uniform(0.5, 2.0, y.size)
+    whole = np.asarray(fam.unit_deviance(jnp.asarray(y), fam.link.inverse(eta)))
+    split = np.asarray(
+        fam.deviance_constant(jnp.asarray(y)) + fam.deviance_eta(jnp.asarray(y), eta)
+    )
+    np.testing.assert_allclose(split, whole, rtol=1e-9, atol=1e-12)
+    m, r, wk = (np.asarray(a) for a in fam.score_terms(jnp.asarray(y), eta, jnp.asarray(w)))
+    d = np.asarray(fam.link.inverse_deriv(eta))
+    v = np.asarray(fam.variance(fam.link.inverse(eta)))
+    np.testing.assert_allclose(m, mu, rtol=1e-12)
+    np.testing.assert_allclose(r, w * (y - mu) * d / v, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(wk, w * d**2 / v, rtol=1e-10)
+    assert fam.canonical == (
+        (name, link)
+        in {
+            ("gaussian", "identity"),
+            ("poisson", "log"),
+            ("binomial", "logit"),
+            ("bernoulli", "logit"),
+        }
+    )
+
+
+@pytest.mark.parametrize("top", [30, 5000])
+def test_poisson_saturated_loglik_from_its_table_and_beyond(top):
+    # the table covers counts below 256; larger counts take lgamma: both must equal
+    # loglik(mu) + deviance(mu) / 2 for any mu
+    fam = get_family("poisson")
+    y = np.concatenate([_rng.integers(0, top, size=(3, 200)), np.zeros((3, 1))], axis=1)
+    w = _rng.uniform(0.5, 2.0, size=(3, 201))
+    mu = _rng.uniform(0.5, top, size=y.shape)
+    sat = np.asarray(fam.saturated_loglik(jnp.asarray(y), jnp.asarray(w)))
+    yj, muj, wj = (jnp.asarray(a.T) for a in (y, mu, w))
+    ll = np.asarray(fam.log_likelihood(yj, muj, wj, 1.0))
+    dev = np.asarray(fam.deviance(yj, muj, wj))
+    np.testing.assert_allclose(sat, ll + dev / 2, rtol=1e-12)
+    assert get_family("gamma").saturated_loglik(jnp.asarray(y), jnp.asarray(w)) is None

@@ -45,6 +45,41 @@ def test_population_neurons_report_their_own_iterations():
         assert m.n_iter_[j] == s.n_iter_
 
 
+@pytest.mark.parametrize("offset_shape", ["shared", "per_neuron"])
+def test_population_in_batches_equals_single_neuron_fits(monkeypatch, offset_shape):
+    # 5 neurons x 300 samples in batches of at most 2 neurons (the last one padded):
+    # every neuron's fit, statistics and mask equal its own single-neuron fit
+    import xglm._solvers as solvers
+
+    monkeypatch.setattr(solvers, "MAX_BATCH_ELEMENTS", 600)
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(300, 3))
+    B = rng.normal(0, 0.4, size=(3, 5))
+    off = (
+        rng.normal(0, 0.2, size=(300, 5))
+        if offset_shape == "per_neuron"
+        else rng.normal(0, 0.2, size=300)
+    )
+    w = rng.uniform(0.5, 2.0, size=300)
+    Y = rng.poisson(np.exp(0.1 + X @ B + (off if off.ndim == 2 else off[:, None])))
+    mask = np.ones((3, 5))
+    mask[1, 3] = 0
+    m = xglm.PopulationGLM(feature_mask=mask, regularizer="Ridge", regularizer_strength=0.01)
+    m.fit(X, Y, sample_weight=w, offset=off)
+    assert m.coef_[1, 3] == 0
+    for j in range(5):
+        cols = [c for c in range(3) if mask[c, j]]
+        o = off[:, j] if off.ndim == 2 else off
+        s = xglm.GLM(regularizer="Ridge", regularizer_strength=0.01).fit(
+            X[:, cols], Y[:, j], sample_weight=w, offset=o
+        )
+        np.testing.assert_allclose(m.coef_[cols, j], s.coef_, rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(m.intercept_[j], s.intercept_[0], rtol=1e-8)
+        for attr in ("deviance_", "loglik_", "null_deviance_", "objective_"):
+            assert getattr(m, attr)[j] == pytest.approx(getattr(s, attr), rel=1e-9), attr
+        assert m.n_iter_[j] == s.n_iter_
+
+
 def test_feature_mask_as_nested_lists_for_a_list_design():
     rng = np.random.default_rng(1)
     A, B = rng.normal(size=(300, 2)), rng.normal(size=(300, 3))

@@ -93,8 +93,12 @@ def summary_statistics(
     null_dev = jnp.sum(W * family.unit_deviance(Y, mu0), axis=1)
     scale = jax.vmap(family.r_scale)(dev, W)
     null_scale = jax.vmap(family.r_scale)(null_dev, W)
-    loglik = jax.vmap(family.log_likelihood)(Y, mu, W, scale)
-    null_loglik = jax.vmap(family.log_likelihood)(Y, mu0, W, null_scale)
+    saturated = family.saturated_loglik(Y, W)
+    if saturated is None:
+        loglik = jax.vmap(family.log_likelihood)(Y, mu, W, scale)
+        null_loglik = jax.vmap(family.log_likelihood)(Y, mu0, W, null_scale)
+    else:
+        loglik, null_loglik = saturated - dev / 2, saturated - null_dev / 2
     return dict(
         deviance=dev,
         pearson_chi2=pearson,

@@ -292,7 +292,6 @@ class GLM:
         self._intercept = intercept if self.fit_intercept else np.zeros_like(intercept)
         self.n_iter_ = _scalar_or(np.asarray(out.n_iter), k)
         self.converged_ = _scalar_or(converged, k)
-        self.objective_ = _scalar_or(np.asarray(out.objective, float), k)
         self._compute_statistics(design, yv, w, off, mask, family, penalty, k, args=args)
         return self
 
@@ -497,6 +496,9 @@ class GLM:
         self.dof_resid_ = _scalar_or(np.asarray(dofs), k)
         self.rank_ = _scalar_or(np.asarray(ranks), k)
         self.deviance_ = _scalar_or(st["deviance"].astype(float), k)
+        # the objective at the returned coefficients, from the float64 deviance
+        pen_value = np.asarray(penalty.value(jnp.asarray(self._coef_flat * mask)), float)
+        self.objective_ = _scalar_or(0.5 * st["deviance"] / sum_w + pen_value, k)
         self.null_deviance_ = _scalar_or(st["null_deviance"].astype(float), k)
         self.pearson_chi2_ = _scalar_or(st["pearson_chi2"].astype(float), k)
         self.loglik_ = _scalar_or(st["loglik"].astype(float), k)

@@ -150,7 +150,7 @@ def fit_arrays(
         outs.append(_fit_arrays_jit(*batch, *options))
     keep = min(size, k - (len(outs) - 1) * size)
     outs[-1] = jax.tree_util.tree_map(lambda a: a[..., :keep], outs[-1])
-    return SolverOutput(*(jnp.concatenate(parts, axis=-1) for parts in zip(*outs)))
+    return jax.tree_util.tree_map(lambda *parts: jnp.concatenate(parts, axis=-1), *outs)
 
 
 @eqx.filter_jit

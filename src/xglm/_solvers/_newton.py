@@ -159,7 +159,7 @@ def newton_population(
     ``Xt``: ``(p, n)``; ``Y``: ``(k, n)``; ``W, OFF``: ``(k, n)`` or, shared by every
     neuron, ``(1, n)``; ``M``: ``(k, p)``; penalty arrays
     ``(p, k)``/``(G, k)``; ``T0``: ``(k, p+1)`` starting ``(b, beta)``. Returns
-    ``(T, n_iter, converged, obj)``.
+    ``(T, n_iter, converged, obj)``, ``obj`` without the deviance's terms in ``y`` alone.
     """
     dtype = Xt.dtype
     p, n = Xt.shape
@@ -180,14 +180,12 @@ def newton_population(
         eta = x_dot(Xt, T[:, 1:] * M) + T[:, :1] * icpt
         return eta + OFF if with_offset else eta
 
-    # the y-only part of the deviance is summed once (see Family.deviance_eta); its
-    # magnitude bounds the round-off of the objective's remaining sum
-    dev_y = 0.5 * W * family.deviance_constant(Y)
-    loss_y = jnp.sum(dev_y, axis=1) / sw
-    loss_scale = jnp.abs(loss_y) + jnp.sum(jnp.abs(dev_y), axis=1) / sw
-
+    # The objective leaves out the part of the deviance that depends on y alone (see
+    # Family.deviance_eta): it costs logarithms and does not move any comparison. The
+    # round-off of the remaining sum is bounded through the size of its terms at the
+    # start, ``loss_scale``.
     def obj_of(T, eta):
-        loss = 0.5 * jnp.sum(W * family.deviance_eta(Y, eta), axis=1) / sw + loss_y
+        loss = 0.5 * jnp.sum(W * family.deviance_eta(Y, eta), axis=1) / sw
         val = loss + pen.value((T[:, 1:] * M).T)
         return jnp.where(jnp.isfinite(val), val, jnp.inf)
 
@@ -211,23 +209,20 @@ def newton_population(
 
         return lax.map(one, (etas, Ws, M, sws, need))
 
-    def model_rhs(T, eta, A, first):
-        """``c`` of the quadratic model ``1/2 t'At - c't`` built at ``eta``.
-
-        At a point ``T`` with ``eta = eta(T)`` this is ``A T - grad``. The very first
-        model of a fit started from the family's starting means is built at a linear
-        predictor that no coefficients produce: there ``c`` is the IRLS right-hand side
-        ``[1 X]^T W z`` (one weighted least-squares solve, as R's ``glm.fit``). Either
-        way one pass over ``X``.
-        """
-        direct = first & use_start
+    def residuals(eta, direct=None):
+        """The score residuals ``w (y - mu) mu' / V`` at ``eta``, ``(k, n)``; for the
+        neurons flagged ``direct``, the IRLS right-hand side ``w z`` (working weights x
+        working response) instead."""
         _, r, wk = family.score_terms(Y, eta, W)
-        # working weights x working response on the first model, else the score
-        vec = jnp.where(direct[:, None], wk * (eta - OFF) + r, r)
-        cb = jnp.sum(vec, axis=1) / sw * icpt
-        cbeta = xt_dot(Xt, vec) / sw[:, None] * M
-        base = jnp.where(direct[:, None], 0.0, jnp.einsum("kij,kj->ki", A, T))
-        return base + jnp.concatenate([cb[:, None], cbeta], axis=1)
+        if direct is None:
+            return r
+        return jnp.where(direct[:, None], wk * (eta - OFF) + r, r)
+
+    def scores(R):
+        """``[1 X]^T R / sum w`` on the unmasked coefficients, ``(k, p+1)``: one pass."""
+        cb = jnp.sum(R, axis=1) / sw * icpt
+        cbeta = xt_dot(Xt, R) / sw[:, None] * M
+        return jnp.concatenate([cb[:, None], cbeta], axis=1)
 
     def nonsmooth_candidates(T, c, A):
         if not pen.has_group:
@@ -238,11 +233,9 @@ def newton_population(
             lambda pn, m, a, cc, l2, t: apg_model(pn, m, a, cc, l2, t, tol * 0.1, inner_maxiter)
         )(pen.neuron_major(), M, A, c, L2, T)
 
-    def factor_all(A):
-        return jax.vmap(scaled_factor)(A + jax.vmap(jnp.diag)(L2))
-
-    def newton_step_length(T, D, eta_T, eta_D, n_newton=2):
-        """Newton iterations on the step length along ``D`` (elementwise work only)."""
+    def newton_step_length(t, T, D, eta_T, eta_D, n_newton):
+        """Newton iterations on the step length along ``D`` from ``t`` (elementwise
+        work only)."""
         dd = jnp.sum(L2 * D * D, axis=1)
         td = jnp.sum(L2 * T * D, axis=1)
 
@@ -254,8 +247,11 @@ def newton_population(
             ok = jnp.isfinite(t_new) & (t_new > 0)
             return jnp.where(ok, jnp.minimum(t_new, 4.0), t), None
 
-        t, _ = lax.scan(one, jnp.ones((k,), dtype), None, length=n_newton)
+        t, _ = lax.scan(one, t, None, length=n_newton)
         return t
+
+    def factor_all(A):
+        return jax.vmap(scaled_factor)(A + jax.vmap(jnp.diag)(L2))
 
     # ---- start ----------------------------------------------------------------------
     # From the family's starting means (the default, as R's glm.fit), or from the given
@@ -294,19 +290,32 @@ def newton_population(
         use_start = jnp.full((k,), from_start) | ~jnp.isfinite(F0)
     T0 = jnp.where(use_start[:, None], T_null, T0)
     eta_T0 = jnp.where(use_start[:, None], eta_null, eta0)
-    eta_s = family.link.link(family.mu_start(Y, W))
-    eta_s = jnp.where(jnp.isfinite(eta_s), eta_s, eta_T0)
-    eta_s = jnp.where(use_start[:, None], eta_s, eta0)
+    loss_scale = 0.5 * jnp.sum(jnp.abs(W * family.deviance_eta(Y, eta_T0)), axis=1) / sw
+    loss_scale = jnp.where(jnp.isfinite(loss_scale), loss_scale, 0.0)
+    # the first model is built at the starting means for the neurons that use them:
+    # its right-hand side is then the IRLS one, [1 X]^T W z (one weighted least-squares
+    # solve, as R's glm.fit), at a linear predictor that no coefficients produce
+
+    def start_model():
+        eta_s = family.link.link(family.mu_start(Y, W))
+        eta_s = jnp.where(jnp.isfinite(eta_s), eta_s, eta_T0)
+        return jnp.where(use_start[:, None], eta_s, eta_T0)
+
+    eta_model = lax.cond(jnp.any(use_start), start_model, lambda: eta_T0)
+    A0 = info_scaled(eta_model, jnp.ones((k,), bool))
+    S0 = scores(residuals(eta_model, use_start))
     # the first step from the starting means is accepted when finite
     F0 = jnp.where(use_start, jnp.inf, F0)
-    A0 = jnp.zeros((k, q, q), dtype)
-    fac0 = factor_all(jnp.broadcast_to(jnp.eye(q, dtype=dtype), (k, q, q)))
+    fac0 = factor_all(A0)
 
     def body(carry):
-        T, F, eta_T, eta_model, A, fac, it, done, conv, prev_change, need, iters, cg = carry
+        T, F, eta_T, S, A, fac, it, done, conv, prev_change, need, iters, cg = carry
         iters = iters + (~done).astype(iters.dtype)
-        A = jnp.where(need[:, None, None], info_scaled(eta_model, need), A)
-        c = model_rhs(T, eta_model, A, it == 0)
+        A = jnp.where(need[:, None, None], info_scaled(eta_T, need), A)
+        # the quadratic model 1/2 t'At - c't at T: c = A T - gradient of the loss, or on
+        # the first model from the starting means the IRLS right-hand side
+        direct = (it == 0) & use_start
+        c = jnp.where(direct[:, None], S, jnp.einsum("kij,kj->ki", A, T) + S)
         if smooth:
             fac = jax.tree_util.tree_map(
                 lambda new, old: jnp.where(need.reshape((k,) + (1,) * (new.ndim - 1)), new, old),
@@ -320,9 +329,9 @@ def newton_population(
             # chord steps are preconditioned nonlinear conjugate-gradient steps
             # (Polak-Ribiere+); the last factorisation is the preconditioner
             g_prev, zg_prev, D_prev = cg
-            g = jnp.einsum("kij,kj->ki", A, T) + L2 * T - c
+            g = L2 * T - S  # the gradient of the smooth objective
             beta = jnp.maximum(0.0, -jnp.sum(D * (g - g_prev), axis=1) / zg_prev)
-            beta = jnp.where(need | ~jnp.isfinite(beta), 0.0, beta)
+            beta = jnp.where(need | direct | ~jnp.isfinite(beta), 0.0, beta)
             D_cg = D + beta[:, None] * D_prev
             zg = -jnp.sum(D * g, axis=1)
             D = jnp.where((jnp.sum(g * D_cg, axis=1) < 0)[:, None], D_cg, D)
@@ -334,32 +343,42 @@ def newton_population(
         # one pass gives the direction's image; every trial point is elementwise work
         eta_D = eta_of(D, with_offset=False)
 
-        def at(step):
-            return eta_T + step[:, None] * eta_D
+        def trial(step):
+            eta = eta_T + step[:, None] * eta_D
+            return obj_of(T + step[:, None] * D, eta), residuals(eta)
 
         def ls_cond(c):
-            step, Fn, h = c
+            step, Fn, R, h = c
             return jnp.any(~((Fn <= F + slack) & jnp.isfinite(Fn))) & (h < max_halvings)
 
         def ls_body(c):
-            step, Fn, h = c
+            step, Fn, R, h = c
             bad = ~((Fn <= F + slack) & jnp.isfinite(Fn))
             step = jnp.where(bad, step * 0.5, step)
-            return step, jnp.where(bad, obj_of(T + step[:, None] * D, at(step)), Fn), h + 1
+            Fb, Rb = trial(step)
+            return step, jnp.where(bad, Fb, Fn), jnp.where(bad[:, None], Rb, R), h + 1
 
-        step0 = newton_step_length(T, D, eta_T, eta_D) if accelerate else jnp.ones((k,), dtype)
-        step, Fn, _ = lax.while_loop(
-            ls_cond, ls_body, (step0, obj_of(T + step0[:, None] * D, at(step0)), 0)
-        )
+        if accelerate:
+            # the step length that minimises the quadratic model along D (1 for a Newton
+            # direction); the model is the estimated information, the gradient is exact
+            curv = jnp.einsum("ki,kij,kj->k", D, A, D) + jnp.sum(L2 * D * D, axis=1)
+            step0 = -jnp.sum(g * D, axis=1) / curv
+            good = jnp.isfinite(step0) & (step0 > 0) & ~direct
+            step0 = jnp.where(good, jnp.minimum(step0, 4.0), 1.0)
+            step0 = newton_step_length(step0, T, D, eta_T, eta_D, n_newton=1)
+        else:
+            step0 = jnp.ones((k,), dtype)
+        step, Fn, R, _ = lax.while_loop(ls_cond, ls_body, (step0, *trial(step0), 0))
         ok = (Fn <= F + slack) & jnp.isfinite(Fn)
         step = jnp.where(ok, step, 0.0)
         T_new = T + step[:, None] * D
         F_new = jnp.where(ok, Fn, F)
-        eta_new = at(step)
+        eta_new = eta_T + step[:, None] * eta_D
+        S = jnp.where(ok[:, None], scores(R), S)
         change = jnp.max(jnp.abs(T_new - T), axis=1)
         scale = 1.0 + jnp.max(jnp.abs(T_new), axis=1)
         small = change <= tol * scale
-        fresh = need | constant_info
+        fresh = need | constant_info | (it == 0)
         ratio_now = change / jnp.maximum(prev_change, 1e-300)
         conv_now = ok & small & (it > 0) & (fresh | (ratio_now < 0.5))
         # a tolerance below what round-off allows: stop once a fresh step no longer
@@ -383,7 +402,7 @@ def newton_population(
             T_new,
             F_new,
             eta_new,
-            eta_new,
+            S,
             A,
             fac,
             it + 1,
@@ -403,14 +422,14 @@ def newton_population(
         T0,
         F0,
         eta_T0,
-        eta_s,
+        S0,
         A0,
         fac0,
         0,
         jnp.zeros((k,), bool),
         jnp.zeros((k,), bool),
         jnp.full((k,), jnp.inf, dtype),
-        jnp.ones((k,), bool),
+        jnp.zeros((k,), bool),
         jnp.zeros((k,), jnp.int32),
         (jnp.zeros((k, q), dtype), jnp.ones((k,), dtype), jnp.zeros((k, q), dtype)),
     )

@@ -40,9 +40,8 @@ class Problem(eqx.Module):
         return (beta * self.mask) @ self.Xt + b + self.offset
 
     def loss_from_eta(self, eta):
-        fam = self.family
-        dev = fam.deviance_eta(self.y, eta) + fam.deviance_constant(self.y)
-        return 0.5 * jnp.sum(self.w * dev) / self.sum_w
+        mu = self.family.link.inverse(eta)
+        return 0.5 * jnp.sum(self.w * self.family.unit_deviance(self.y, mu)) / self.sum_w
 
     def smooth(self, beta, b):
         """Loss plus the smooth (l2) part of the penalty."""
@@ -72,7 +71,9 @@ class Problem(eqx.Module):
 
 
 class SolverOutput(eqx.Module):
-    """What every solver returns for one neuron."""
+    """What every solver returns: coefficients, intercepts, iterations, convergence
+    flags and the objective the solver minimised (the Newton solver's leaves out the
+    deviance's terms in ``y`` alone, so only differences of it are meaningful)."""
 
     coef: jax.Array
     intercept: jax.Array
