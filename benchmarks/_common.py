@@ -87,7 +87,11 @@ def make_problem(spec: dict):
     else:
         beta = rng.normal(0.0, 0.5, size=(p, ncols)) / np.sqrt(p)
     if family == "poisson":
-        b = np.log(0.8) + rng.normal(0.0, 0.3, size=ncols) if k is not None else np.array([np.log(0.8)])
+        b = (
+            np.log(0.8) + rng.normal(0.0, 0.3, size=ncols)
+            if k is not None
+            else np.array([np.log(0.8)])
+        )
         y = rng.poisson(np.exp(X @ beta + b)).astype(float)
     elif family == "gaussian":
         b = np.full(ncols, 0.5)
@@ -367,7 +371,9 @@ def spawn(problem: dict, package: str, timeout: float = 900, env_extra=None, **j
         out = os.path.join(tmp, "sol.npz")
         spec_path = os.path.join(tmp, "job.json")
         Path(spec_path).write_text(
-            json.dumps({"problem": problem, "package": package, "out": out, **job}, default=_json_default)
+            json.dumps(
+                {"problem": problem, "package": package, "out": out, **job}, default=_json_default
+            )
         )
         # xglm keeps compiled code in an on-disk cache; first calls are measured cold
         env = dict(os.environ, **THREAD_ENV, XGLM_NO_COMPILATION_CACHE="1")
@@ -438,7 +444,9 @@ def run_problem(problem: dict, packages: list[str], *, repeats=3, verbose=True, 
     if pen in (None, "ridge"):
         coef, icpt = newton_reference(X, y, fam, alpha if pen == "ridge" else 0.0)
         refs["numpy-newton"] = fobj(coef, icpt)
-        log(f"  reference numpy-newton: {refs['numpy-newton']:.15g} ({time.perf_counter() - t0:.1f} s)")
+        log(
+            f"  reference numpy-newton: {refs['numpy-newton']:.15g} ({time.perf_counter() - t0:.1f} s)"
+        )
     for pkg in reference:
         r = spawn_retry(problem, pkg, tune=False, first_only=True)
         if r.get("ok"):
@@ -476,7 +484,9 @@ def run_problem(problem: dict, packages: list[str], *, repeats=3, verbose=True, 
         else:
             log(f"    FAILED: {r.get('error')}\n{r.get('traceback', '')}")
         results[pkg] = r
-    fbest = min([v for v in refs.values()] + [r["objective"] for r in results.values() if r.get("ok")])
+    fbest = min(
+        [v for v in refs.values()] + [r["objective"] for r in results.values() if r.get("ok")]
+    )
     for r in results.values():
         r.pop("traceback", None)  # keeps machine paths out of the saved results
         if r.get("ok"):
@@ -512,7 +522,9 @@ def summarise(res: dict, main: str = "xglm") -> dict:
                 out[tag] = (best, m["warm_median"] / pool[best]["warm_median"])
                 bc = min(pool, key=lambda k: pool[k]["warm_cpu_median"])
                 out[tag + "_cpu"] = (bc, m["warm_cpu_median"] / pool[bc]["warm_cpu_median"])
-        out["first_minus_warm"] = (m["first"] - m["warm_median"]) if m.get("first") is not None else None
+        out["first_minus_warm"] = (
+            (m["first"] - m["warm_median"]) if m.get("first") is not None else None
+        )
     return out
 
 
@@ -536,7 +548,11 @@ def markdown_table(res: dict, title: str) -> str:
     lines.append(
         f"{p['family']} / {pen}, {shape}, alpha={res['alpha']:.4g} (xglm's convention); "
         f"design {res['design_bytes'] / 2**20:.0f} MiB; reference objective {res['fbest']:.12g}"
-        + (f"; machine load average during the runs {min(loads):.1f}–{max(loads):.1f}." if loads else ".")
+        + (
+            f"; machine load average during the runs {min(loads):.1f}–{max(loads):.1f}."
+            if loads
+            else "."
+        )
     )
     if p.get("note"):
         lines.append(p["note"])
@@ -581,7 +597,9 @@ def markdown_table(res: dict, title: str) -> str:
         best, ratio = summ["any"]
         lines.append(f"xglm / fastest peer at any accuracy ({best}): {ratio:.2f} wall.")
     if summ.get("first_minus_warm") is not None:
-        lines.append(f"xglm first call − warm call: {fmt_t(summ['first_minus_warm'])} (target ≤ 1 s).")
+        lines.append(
+            f"xglm first call − warm call: {fmt_t(summ['first_minus_warm'])} (target ≤ 1 s)."
+        )
     fdc = res["results"].get("xglm", {}).get("first_disk_cache")
     if fdc is not None:
         lines.append(
@@ -621,7 +639,10 @@ def revision() -> str:
             ["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "src"], cwd=HERE.parent, capture_output=True, text=True
+            ["git", "status", "--porcelain", "--", "src"],
+            cwd=HERE.parent,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
         return f"commit {head}" + (" with uncommitted changes in src/" if dirty else "")
     except OSError:

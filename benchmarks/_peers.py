@@ -326,7 +326,11 @@ class Skglm:
 
                 def model():
                     return GroupLasso(
-                        groups=gs, alpha=alpha, weights=weights, tol=tol, fit_intercept=True,
+                        groups=gs,
+                        alpha=alpha,
+                        weights=weights,
+                        tol=tol,
+                        fit_intercept=True,
                         max_iter=1000,
                     )
 

@@ -40,7 +40,12 @@ def problems(quick: bool):
     }
     return [
         ("Single neuron, Poisson Ridge", ridge, ["xglm", "xglm-float32"] + PEERS, ["xglm-ref"]),
-        ("Single neuron, Poisson unpenalized (small fit)", unpen, ["xglm", "xglm-float32"] + PEERS, ["xglm-ref"]),
+        (
+            "Single neuron, Poisson unpenalized (small fit)",
+            unpen,
+            ["xglm", "xglm-float32"] + PEERS,
+            ["xglm-ref"],
+        ),
     ]
 
 

@@ -27,7 +27,17 @@ BENCHES = [("single", bench_single), ("population", bench_population), ("sparse"
 
 def _versions():
     out = []
-    for mod in ("xglm", "jax", "numpy", "scipy", "sklearn", "glum", "statsmodels", "nemos", "skglm"):
+    for mod in (
+        "xglm",
+        "jax",
+        "numpy",
+        "scipy",
+        "sklearn",
+        "glum",
+        "statsmodels",
+        "nemos",
+        "skglm",
+    ):
         try:
             m = __import__(mod)
             out.append(f"{mod} {getattr(m, '__version__', '?')}")
@@ -37,7 +47,9 @@ def _versions():
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--benches", nargs="*", default=[b for b, _ in BENCHES])
