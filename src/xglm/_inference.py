@@ -22,10 +22,11 @@ from jax import lax
 from scipy import stats
 
 from ._families import Family
+from ._penalties import PenaltyArrays
 from ._solvers import TRACE_COUNT
 from ._solvers._newton import information, x_dot
 
-__all__ = ["fit_statistics", "wald_table", "collinear_columns"]
+__all__ = ["fit_statistics", "information_of", "wald_table", "collinear_columns"]
 
 
 def _null_intercepts(Xt, Y, W, OFF, family, fit_intercept, has_offset=True, iters: int = 50):
@@ -75,13 +76,25 @@ def _neuron_major_eta(Xt, y, w, offset, mask, coef, intercept):
 
 @eqx.filter_jit
 def summary_statistics(
-    Xt, y, w, offset, mask, family: Family, coef, intercept, fit_intercept: bool, has_offset=True
+    Xt,
+    y,
+    w,
+    offset,
+    mask,
+    family: Family,
+    penalty: PenaltyArrays,
+    coef,
+    intercept,
+    fit_intercept: bool,
+    has_offset: bool = True,
+    with_info: bool = False,
 ):
-    """Deviance, Pearson chi^2, log-likelihoods and the null model of every neuron.
+    """Deviance, Pearson chi^2, log-likelihoods, the null model and the penalized
+    objective of every neuron, and with ``with_info`` the information matrices.
 
     ``y, w, offset``: ``(n,)`` or neuron-major (see :func:`_neuron_major_eta`);
     ``coef``: ``(p,)`` or ``(p, k)``. One pass over the design plus the intercept-only
-    fits.
+    fits (and a Gram matrix per neuron for the information).
     """
     TRACE_COUNT["stats"] += 1
     Y, W, OFF, M, eta = _neuron_major_eta(Xt, y, w, offset, mask, coef, intercept)
@@ -99,18 +112,23 @@ def summary_statistics(
         null_loglik = jax.vmap(family.log_likelihood)(Y, mu0, W, null_scale)
     else:
         loglik, null_loglik = saturated - dev / 2, saturated - null_dev / 2
-    return dict(
+    sum_w = jnp.sum(W, axis=1)
+    out = dict(
         deviance=dev,
         pearson_chi2=pearson,
         null_deviance=null_dev,
         loglik=loglik,
         null_loglik=null_loglik,
         nobs=jnp.sum(W > 0, axis=1),
-        sum_w=jnp.sum(W, axis=1),
+        sum_w=sum_w,
         null_intercept=b0,
         loglik_scale=scale,
         null_loglik_scale=null_scale,
+        objective=0.5 * dev / sum_w + jnp.reshape(penalty.value(coef * mask), (-1,)),
     )
+    if with_info:
+        out["info"] = information(Xt, eta, Y, W, M, family, fit_intercept)
+    return out
 
 
 @eqx.filter_jit
@@ -122,44 +140,44 @@ def information_matrices(Xt, y, w, offset, mask, family: Family, coef, intercept
 
 
 def fit_statistics(
-    Xt, y, w, offset, mask, family, coef, intercept, fit_intercept, info=True, has_offset=True
+    Xt, y, w, offset, mask, family, penalty, coef, intercept, fit_intercept, info, has_offset
 ):
     """Per-neuron fit statistics as numpy arrays with a leading neuron axis ``(k, ...)``.
 
-    ``Xt`` is the design feature-major, ``(p, n)``.
-
-    ``info=False`` skips the information matrices (computed later on demand).
+    ``Xt`` is the design feature-major, ``(p, n)``. ``info=False`` skips the
+    information matrices (see :func:`information_of`, on demand).
     """
     out = summary_statistics(
-        Xt, y, w, offset, mask, family, coef, intercept, fit_intercept, has_offset
+        Xt, y, w, offset, mask, family, penalty, coef, intercept, fit_intercept, has_offset, info
     )
-    res = {key: np.asarray(v) for key, v in out.items()}
-    if info:
-        if y.ndim == 1:
-            res["info"] = np.asarray(
-                information_matrices(Xt, y, w, offset, mask, family, coef, intercept, fit_intercept)
+    return {key: np.asarray(v) for key, v in out.items()}
+
+
+def information_of(Xt, y, w, offset, mask, family, coef, intercept, fit_intercept):
+    """The information matrices ``(k, p+1, p+1)`` alone, one neuron per call (one
+    compiled program whose memory does not grow with the number of neurons)."""
+    if y.ndim == 1:
+        return np.asarray(
+            information_matrices(Xt, y, w, offset, mask, family, coef, intercept, fit_intercept)
+        )
+    return np.concatenate(
+        [
+            np.asarray(
+                information_matrices(
+                    Xt,
+                    y[i],
+                    w[i if w.shape[0] > 1 else 0],
+                    offset[i if offset.shape[0] > 1 else 0],
+                    mask[:, i],
+                    family,
+                    coef[:, i],
+                    intercept[i],
+                    fit_intercept,
+                )
             )
-        else:
-            # one neuron at a time: one compiled program, memory independent of k
-            res["info"] = np.concatenate(
-                [
-                    np.asarray(
-                        information_matrices(
-                            Xt,
-                            y[i],
-                            w[i if w.shape[0] > 1 else 0],
-                            offset[i if offset.shape[0] > 1 else 0],
-                            mask[:, i],
-                            family,
-                            coef[:, i],
-                            intercept[i],
-                            fit_intercept,
-                        )
-                    )
-                    for i in range(y.shape[0])
-                ]
-            )
-    return res
+            for i in range(y.shape[0])
+        ]
+    )
 
 
 def collinear_columns(info: np.ndarray, active: np.ndarray, labels: list[str]) -> list[list[str]]:

@@ -19,7 +19,7 @@ from ._design import Design, prepare, prepare_new
 from ._design._labelled import check_intercept
 from ._device import feature_major
 from ._families import NegativeBinomial, get_family
-from ._inference import collinear_columns, covariance, fit_statistics
+from ._inference import collinear_columns, covariance, fit_statistics, information_of
 from ._negbin import theta_ml
 from ._penalties import get_regularizer
 from ._scores import score_model
@@ -234,7 +234,7 @@ class GLM:
         args = dict(
             X=feature_major(design.X, dtype),
             **_core_arrays(yv, w, off, dtype),
-            mask=jnp.asarray(mask, dtype),
+            mask=np.asarray(mask, dtype),
         )
 
         def run(fam, beta0, b0, from_start):
@@ -249,8 +249,8 @@ class GLM:
                 args["mask"],
                 fam,
                 penalty,
-                jnp.asarray(beta0, dtype),
-                jnp.asarray(b0, dtype),
+                np.asarray(beta0, dtype),
+                np.asarray(b0, dtype),
                 from_start,
                 solver,
                 tol,
@@ -408,8 +408,8 @@ class GLM:
         they are float64."""
         f64 = args is not None and args["X"].dtype == jnp.float64
         X64 = args["X"] if f64 else feature_major(design.X, np.float64)
-        coef = jnp.asarray(self._coef_flat)
-        b = jnp.asarray(self._intercept if k is not None else self._intercept[0])
+        coef = self._coef_flat
+        b = np.asarray(self._intercept if k is not None else self._intercept[0])
         n, p = design.X.shape
         l2 = np.asarray(penalty.l2)
         sparse = penalty.has_l1 or penalty.has_group
@@ -421,10 +421,17 @@ class GLM:
             arrays = (X64, args["y"], args["w"], args["offset"], args["mask"])
         else:
             resp = _core_arrays(y, w, off, np.float64)
-            arrays = (X64, resp["y"], resp["w"], resp["offset"], jnp.asarray(mask))
+            arrays = (X64, resp["y"], resp["w"], resp["offset"], np.asarray(mask, float))
         has_offset = bool(np.any(off != 0))
         st = fit_statistics(
-            *arrays, family, coef, b, bool(self.fit_intercept), info=eager, has_offset=has_offset
+            *arrays,
+            family,
+            penalty,
+            coef,
+            b,
+            bool(self.fit_intercept),
+            info=eager,
+            has_offset=has_offset,
         )
         labels = ["Intercept"] + list(design.layout.feature_labels)
         ks = range(k or 1)
@@ -477,15 +484,14 @@ class GLM:
             fit_intercept = bool(self.fit_intercept)
 
             def pending():
-                info = fit_statistics(
+                info = information_of(
                     feature_major(design.X, np.float64),
                     *arrays[1:],
                     family,
                     coef,
                     b,
                     fit_intercept,
-                    info=True,
-                )["info"]
+                )
                 return build_cov(info)
 
             self._cov_value = None
@@ -497,8 +503,7 @@ class GLM:
         self.rank_ = _scalar_or(np.asarray(ranks), k)
         self.deviance_ = _scalar_or(st["deviance"].astype(float), k)
         # the objective at the returned coefficients, from the float64 deviance
-        pen_value = np.asarray(penalty.value(jnp.asarray(self._coef_flat * mask)), float)
-        self.objective_ = _scalar_or(0.5 * st["deviance"] / sum_w + pen_value, k)
+        self.objective_ = _scalar_or(st["objective"].astype(float), k)
         self.null_deviance_ = _scalar_or(st["null_deviance"].astype(float), k)
         self.pearson_chi2_ = _scalar_or(st["pearson_chi2"].astype(float), k)
         self.loglik_ = _scalar_or(st["loglik"].astype(float), k)
@@ -848,9 +853,7 @@ def _core_arrays(y, w, off, dtype) -> dict:
     neuron; neuron-major for a population, ``(k, n)`` with the shared weights and
     offsets ``(1, n)``."""
     if y.ndim == 1:
-        return dict(
-            y=jnp.asarray(y, dtype), w=jnp.asarray(w, dtype), offset=jnp.asarray(off, dtype)
-        )
+        return dict(y=np.asarray(y, dtype), w=np.asarray(w, dtype), offset=np.asarray(off, dtype))
     return dict(
         y=feature_major(y, dtype), w=feature_major(w, dtype), offset=feature_major(off, dtype)
     )

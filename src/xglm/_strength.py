@@ -486,10 +486,10 @@ def resolve_penalty(
             raise PenaltyError(f"regularizer: unsupported {reg!r}")
     squeeze = (lambda a: a[:, 0]) if n_neurons is None else (lambda a: a)
     return PenaltyArrays(
-        l2=jnp.asarray(squeeze(l2), dtype=dtype),
-        l1=jnp.asarray(squeeze(l1), dtype=dtype),
-        group_alpha=jnp.asarray(squeeze(g_alpha), dtype=dtype),
-        group_index=jnp.asarray(g_index, dtype=jnp.int32),
+        l2=np.asarray(squeeze(l2), dtype=dtype),
+        l1=np.asarray(squeeze(l1), dtype=dtype),
+        group_alpha=np.asarray(squeeze(g_alpha), dtype=dtype),
+        group_index=np.asarray(g_index, dtype=np.int32),
         has_l1=has_l1,
         has_group=has_group,
     )
