@@ -152,8 +152,22 @@ def _in_range(y, lo, hi, lo_open=False) -> bool:
     return bool(ok and (ymin > lo if lo_open else ymin >= lo))
 
 
+def _all_integer(y, block: int = 1 << 16) -> bool:
+    """Whether every value is a whole number, in cache-sized blocks (no full-size
+    temporaries)."""
+    flat = np.ravel(y)
+    buf = np.empty(min(block, flat.size), flat.dtype)
+    for start in range(0, flat.size, block):
+        part = flat[start : start + block]
+        out = buf[: part.size]
+        np.floor(part, out=out)
+        if not np.array_equal(out, part):
+            return False
+    return True
+
+
 def _nonneg_check(name, y, integer=False):
-    if _in_range(y, 0.0, np.inf) and (not integer or np.array_equal(np.floor(y), y)):
+    if _in_range(y, 0.0, np.inf) and (not integer or _all_integer(y)):
         return
     bad = ~np.isfinite(y) | (y < 0)
     if bad.any():
