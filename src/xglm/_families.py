@@ -127,10 +127,25 @@ class Family(eqx.Module):
         return f"{type(self).__name__}(link={self.link.name!r})"
 
 
-# y log y - y - log y! for the counts 0..255
-_POISSON_SATURATED = np.array(
-    [(v * math.log(v) if v else 0.0) - v - math.lgamma(v + 1.0) for v in range(256)]
-)
+# y log y and log y! for the counts 0..255
+_XLOGX = np.array([v * math.log(v) if v else 0.0 for v in range(256)])
+_LOG_FACTORIAL = np.array([math.lgamma(v + 1.0) for v in range(256)])
+
+
+def _by_count(y, table, exact):
+    """``table[y]`` when every ``y`` is a whole number below the table's length (spike
+    counts: a gather costs a fraction of ``log`` and ``lgamma``), else ``exact()``.
+
+    The test is on the whole array, so call it outside ``jax.vmap``.
+    """
+
+    def lookup():
+        idx = jnp.clip(y, 0, table.size - 1).astype(jnp.int32)
+        return jnp.asarray(table, y.dtype)[idx]
+
+    small = jnp.all((y >= 0) & (y < table.size) & (y == jnp.floor(y)))
+    return lax.cond(small, lookup, exact)
+
 
 # family -> the link with mu'(eta) = V(mu) exactly (Gamma's and the inverse Gaussian's
 # canonical links match their variance only up to a constant factor)
@@ -234,9 +249,6 @@ class Poisson(Family):
     def unit_deviance(self, y, mu):
         return 2.0 * (_xlogx_ratio(y, mu) - (y - mu))
 
-    def deviance_constant(self, y):
-        return 2.0 * (xlogy(y, y) - y)
-
     def deviance_eta(self, y, eta):
         if self.link.name == "log":
             return 2.0 * (jnp.exp(eta) - y * eta)
@@ -246,17 +258,12 @@ class Poisson(Family):
     def log_likelihood(self, y, mu, w, scale):
         return jnp.sum(w * (xlogy(y, mu) - mu - gammaln(y + 1.0)), axis=0)
 
+    def deviance_constant(self, y):
+        return 2.0 * _by_count(y, _XLOGX, lambda: xlogy(y, y)) - 2.0 * y
+
     def saturated_loglik(self, y, w):
-        # y log y - y - log y!, from a table when every count is small (spike counts):
-        # a gather costs a fraction of lgamma and log
-        def exact():
-            return xlogy(y, y) - y - gammaln(y + 1.0)
-
-        def table():
-            return jnp.asarray(_POISSON_SATURATED, y.dtype)[jnp.minimum(y, 255).astype(jnp.int32)]
-
-        terms = lax.cond(jnp.all(y < _POISSON_SATURATED.size), table, exact)
-        return jnp.sum(w * terms, axis=-1)
+        terms = _by_count(y, _XLOGX - _LOG_FACTORIAL, lambda: xlogy(y, y) - gammaln(y + 1.0))
+        return jnp.sum(w * (terms - y), axis=-1)
 
     def check_y(self, y, w=None):
         _nonneg_check("poisson", y, integer=True)

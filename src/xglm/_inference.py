@@ -65,11 +65,12 @@ def _neuron_major_eta(Xt, y, w, offset, mask, coef, intercept):
     """``y, w, offset, mask`` neuron-major (``(k, n)``, ``(k, p)``; shared weights and
     offsets broadcast) and the linear predictors ``(k, n)`` of the fitted coefficients.
 
-    ``y, w, offset`` come as the core takes them (see :func:`xglm._solvers.fit_arrays`):
-    ``(n,)`` for one neuron, neuron-major for a population.
+    One neuron: every array 1-D. A population: ``y, w, offset`` as the core takes them
+    (see :func:`xglm._solvers.fit_arrays`) and ``mask, coef`` neuron-major ``(k, p)``
+    too (transposed on the host: XLA's CPU product with a transposed operand is
+    several times slower).
     """
-    Y, W, OFF = (a[None, :] if a.ndim == 1 else a for a in (y, w, offset))
-    M, B = (a[None, :] if a.ndim == 1 else a.T for a in (mask, coef))
+    Y, W, OFF, M, B = (a[None, :] if a.ndim == 1 else a for a in (y, w, offset, mask, coef))
     eta = x_dot(Xt, B * M) + jnp.reshape(intercept, (-1,))[:, None] + OFF
     return Y, jnp.broadcast_to(W, eta.shape), jnp.broadcast_to(OFF, eta.shape), M, eta
 
@@ -92,18 +93,20 @@ def summary_statistics(
     """Deviance, Pearson chi^2, log-likelihoods, the null model and the penalized
     objective of every neuron, and with ``with_info`` the information matrices.
 
-    ``y, w, offset``: ``(n,)`` or neuron-major (see :func:`_neuron_major_eta`);
-    ``coef``: ``(p,)`` or ``(p, k)``. One pass over the design plus the intercept-only
+    ``y, w, offset, mask, coef``: 1-D or neuron-major (see :func:`_neuron_major_eta`). One pass over the design plus the intercept-only
     fits (and a Gram matrix per neuron for the information).
     """
     TRACE_COUNT["stats"] += 1
     Y, W, OFF, M, eta = _neuron_major_eta(Xt, y, w, offset, mask, coef, intercept)
     mu = family.link.inverse(eta)
-    dev = jnp.sum(W * family.unit_deviance(Y, mu), axis=1)
+    # the deviances share their terms in y alone (see Family.deviance_eta)
+    dev_y = family.deviance_constant(Y)
+    dev = jnp.sum(W * (dev_y + family.deviance_eta(Y, eta)), axis=1)
     pearson = jnp.sum(W * (Y - mu) ** 2 / family.variance(mu), axis=1)
     b0 = _null_intercepts(Xt, Y, W, OFF, family, fit_intercept, has_offset)
-    mu0 = family.link.inverse(OFF + b0[:, None])
-    null_dev = jnp.sum(W * family.unit_deviance(Y, mu0), axis=1)
+    eta0 = OFF + b0[:, None]
+    mu0 = family.link.inverse(eta0)
+    null_dev = jnp.sum(W * (dev_y + family.deviance_eta(Y, eta0)), axis=1)
     scale = jax.vmap(family.r_scale)(dev, W)
     null_scale = jax.vmap(family.r_scale)(null_dev, W)
     saturated = family.saturated_loglik(Y, W)
@@ -124,7 +127,7 @@ def summary_statistics(
         null_intercept=b0,
         loglik_scale=scale,
         null_loglik_scale=null_scale,
-        objective=0.5 * dev / sum_w + jnp.reshape(penalty.value(coef * mask), (-1,)),
+        objective=0.5 * dev / sum_w + jnp.reshape(penalty.value((coef * mask).T), (-1,)),
     )
     if with_info:
         out["info"] = information(Xt, eta, Y, W, M, family, fit_intercept)
@@ -147,6 +150,8 @@ def fit_statistics(
     ``Xt`` is the design feature-major, ``(p, n)``. ``info=False`` skips the
     information matrices (see :func:`information_of`, on demand).
     """
+    if y.ndim == 2:
+        mask, coef = (np.ascontiguousarray(np.asarray(a).T) for a in (mask, coef))
     out = summary_statistics(
         Xt, y, w, offset, mask, family, penalty, coef, intercept, fit_intercept, has_offset, info
     )

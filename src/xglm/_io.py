@@ -545,7 +545,6 @@ def _checksum(meta: dict, arrays: dict) -> str:
 
 def _model_from_payload(meta: dict, arrays: dict):
     """Rebuild a fitted model; raises :class:`FileFormatError` on inconsistencies."""
-    import jax.numpy as jnp
 
     from . import _model
     from ._design import Design, Response
@@ -569,10 +568,10 @@ def _model_from_payload(meta: dict, arrays: dict):
     reg = _decode(meta["regularizer"])
     pen = meta["penalty"]
     penalty = PenaltyArrays(
-        jnp.asarray(arrays["penalty_l2"]),
-        jnp.asarray(arrays["penalty_l1"]),
-        jnp.asarray(arrays["penalty_group_alpha"]),
-        jnp.asarray(arrays["penalty_group_index"]),
+        np.asarray(arrays["penalty_l2"]),
+        np.asarray(arrays["penalty_l1"]),
+        np.asarray(arrays["penalty_group_alpha"]),
+        np.asarray(arrays["penalty_group_index"]),
         bool(pen["has_l1"]),
         bool(pen["has_group"]),
     )

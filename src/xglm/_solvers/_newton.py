@@ -410,7 +410,7 @@ def newton_population(
         failed = ~ok & fresh & ~stalled
         done = done | conv | failed
         if accelerate:
-            need_next = (it < 1) | ~ok | (ratio_now > 0.5)
+            need_next = ((it < 1) & use_start) | ~ok | (ratio_now > 0.5)
         else:
             need_next = (it < 2) | ~ok | (step < 1.0) | (ratio_now > refresh_ratio)
         if constant_info:
