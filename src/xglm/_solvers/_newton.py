@@ -226,6 +226,8 @@ def newton_population(
 
             return lax.cond(flag, build, lambda: jnp.zeros((q, q), dtype))
 
+        if k == 1:
+            return one((etas[0], Ws[0], M[0], sws[0], need[0]))[None]
         return lax.map(one, (etas, Ws, M, sws, need))
 
     def residuals(eta, direct=None):
@@ -243,14 +245,33 @@ def newton_population(
         cbeta = xt_dot(Xt, R) / sw[:, None] * M
         return jnp.concatenate([cb[:, None], cbeta], axis=1)
 
+    def per_neuron(fn, *args):
+        """``jax.vmap(fn)`` over the leading neuron axis; one neuron is called directly
+        (a vmapped while loop turns into selects over its whole state)."""
+        if k > 1:
+            return jax.vmap(fn)(*args)
+        out = fn(*jax.tree_util.tree_map(lambda a: a[0], args))
+        return jax.tree_util.tree_map(lambda a: a[None], out)
+
     def nonsmooth_candidates(T, c, A):
         if not pen.has_group:
-            return jax.vmap(
-                lambda a, cc, l2, l1, t: cd_l1(a, cc, l2, l1, t, tol * 0.1, inner_maxiter)
-            )(A, c, L2, L1, T)
-        return jax.vmap(
-            lambda pn, m, a, cc, l2, t: apg_model(pn, m, a, cc, l2, t, tol * 0.1, inner_maxiter)
-        )(pen.neuron_major(), M, A, c, L2, T)
+            return per_neuron(
+                lambda a, cc, l2, l1, t: cd_l1(a, cc, l2, l1, t, tol * 0.1, inner_maxiter),
+                A,
+                c,
+                L2,
+                L1,
+                T,
+            )
+        return per_neuron(
+            lambda pn, m, a, cc, l2, t: apg_model(pn, m, a, cc, l2, t, tol * 0.1, inner_maxiter),
+            pen.neuron_major(),
+            M,
+            A,
+            c,
+            L2,
+            T,
+        )
 
     def newton_step_length(t, T, D, eta_T, eta_D, n_newton):
         """Newton iterations on the step length along ``D`` from ``t`` (elementwise
@@ -270,7 +291,7 @@ def newton_population(
         return t
 
     def factor_all(A):
-        return jax.vmap(scaled_factor)(A + jax.vmap(jnp.diag)(L2))
+        return per_neuron(scaled_factor, A + jax.vmap(jnp.diag)(L2))
 
     # ---- start ----------------------------------------------------------------------
     # From the family's starting means (the default, as R's glm.fit), or from the given
@@ -340,7 +361,7 @@ def newton_population(
                 factor_all(A),
                 fac,
             )
-            D = jax.vmap(solve_factored)(*fac, c) - T
+            D = per_neuron(solve_factored, *fac, c) - T
         else:
             D = nonsmooth_candidates(T, c, A) - T
         if accelerate:
