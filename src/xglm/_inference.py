@@ -101,12 +101,23 @@ def summary_statistics(
     mu = family.link.inverse(eta)
     # the deviances share their terms in y alone (see Family.deviance_eta)
     dev_y = family.deviance_constant(Y)
-    dev = jnp.sum(W * (dev_y + family.deviance_eta(Y, eta)), axis=1)
+
+    def deviance(eta, mu):
+        # where the split is not finite (an infinite mean, say) the unit deviance
+        # decides, as R's dev.resids does
+        terms = dev_y + family.deviance_eta(Y, eta)
+        return lax.cond(
+            jnp.all(jnp.isfinite(terms)),
+            lambda: jnp.sum(W * terms, axis=1),
+            lambda: jnp.sum(W * family.unit_deviance(Y, mu), axis=1),
+        )
+
+    dev = deviance(eta, mu)
     pearson = jnp.sum(W * (Y - mu) ** 2 / family.variance(mu), axis=1)
     b0 = _null_intercepts(Xt, Y, W, OFF, family, fit_intercept, has_offset)
     eta0 = OFF + b0[:, None]
     mu0 = family.link.inverse(eta0)
-    null_dev = jnp.sum(W * (dev_y + family.deviance_eta(Y, eta0)), axis=1)
+    null_dev = deviance(eta0, mu0)
     scale = jax.vmap(family.r_scale)(dev, W)
     null_scale = jax.vmap(family.r_scale)(null_dev, W)
     saturated = family.saturated_loglik(Y, W)
