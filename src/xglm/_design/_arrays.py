@@ -80,8 +80,10 @@ def _to_numpy(value, what) -> np.ndarray:
 
 def check_finite(arr: np.ndarray, what: str, labels=None) -> None:
     """Raise naming the offending columns when ``arr`` holds NaN or inf."""
-    if arr.dtype.kind == "f" and np.isfinite(np.sum(arr)):
-        return  # a NaN or inf anywhere makes the sum non-finite
+    if arr.dtype.kind == "f":
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(np.sum(arr)):
+                return  # a NaN or inf anywhere makes the sum non-finite
     bad = ~np.isfinite(arr)
     if bad.any():
         if arr.ndim == 2 and labels is not None:

@@ -117,6 +117,8 @@ def information(Xt, ETA, Y, W, M, family: Family, fit_intercept: bool):
         eta1, w1, m1 = args
         return _info_from_weights(Xt, _working_weights(family, eta1, w1), m1, fit_intercept)
 
+    if ETA.shape[0] == 1:
+        return one((ETA[0], W[0], M[0]))[None]
     return lax.map(one, (ETA, W, M))
 
 
