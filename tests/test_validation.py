@@ -170,7 +170,7 @@ def test_huge_finite_x_is_accepted():
     with warnings.catch_warnings():
         # the check itself must not warn about its overflowing sum
         warnings.filterwarnings("error", message="overflow encountered in reduce")
-        warnings.filterwarnings("ignore", category=xglm.ConvergenceWarning)
+        warnings.filterwarnings("ignore", category=ConvergenceWarning)
         m = xglm.GLM(regularizer="Ridge", regularizer_strength=1.0)
         try:
             m.fit(Xhuge, COUNTS)
