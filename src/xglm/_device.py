@@ -4,10 +4,17 @@ The solvers stream the design as ``X.T`` (see :func:`feature_major`). ``jnp.asar
 copies a NumPy array through a path that costs several times a ``memcpy`` (about 80 ms
 for a 160 MB design on one core); JAX can instead alias host memory aligned to 64 bytes,
 so the transpose is written into such a buffer and aliased. The aliased array keeps its
-host buffer alive; xglm never writes into it.
+host buffer alive; xglm never writes into a buffer while an array uses it.
+
+The last two large buffers are kept and written into again by the next transpose of the
+same size once no array uses them (their reference count tells): a refit then touches no
+fresh memory, whose page faults cost as much as the transpose itself.
 """
 
 from __future__ import annotations
+
+import sys
+from collections import OrderedDict
 
 import jax
 import numpy as np
@@ -17,10 +24,51 @@ __all__ = ["feature_major"]
 _ALIGN = 64
 
 
+# The last few buffers of at least _POOL_MIN_BYTES, by size: a new fit of the same
+# shapes writes into one again once nothing uses it (no JAX array aliases it), instead of
+# touching fresh memory (page faults cost as much as the transpose itself).
+_POOL: OrderedDict[int, np.ndarray] = OrderedDict()
+_POOL_SIZE = 2
+_POOL_MIN_BYTES = 1 << 20
+
+
+def _refs_when_free(buf) -> int:
+    # the pool's reference, the caller's variable and getrefcount's argument
+    return sys.getrefcount(buf)
+
+
+def _buffer(nbytes: int) -> np.ndarray:
+    if nbytes < _POOL_MIN_BYTES:
+        return np.empty(nbytes, np.uint8)
+    buf = _POOL.get(nbytes)
+    # a JAX array aliasing the buffer (or a computation still using it) holds a reference
+    if buf is not None and _refs_when_free(buf) != _FREE_REFS:
+        # JAX drops the references of deleted arrays on its next dispatch
+        jax.device_put(np.zeros(1)).block_until_ready()
+    if buf is None or _refs_when_free(buf) != _FREE_REFS:
+        buf = np.empty(nbytes, np.uint8)
+    _POOL[nbytes] = buf
+    _POOL.move_to_end(nbytes)
+    while len(_POOL) > _POOL_SIZE:
+        _POOL.popitem(last=False)
+    return buf
+
+
+def _calibrate() -> int:
+    _POOL[-1] = np.empty(1, np.uint8)
+    buf = _POOL[-1]
+    refs = _refs_when_free(buf)
+    del _POOL[-1]
+    return refs
+
+
+_FREE_REFS = _calibrate()
+
+
 def _aligned_empty(shape, dtype) -> np.ndarray:
     dtype = np.dtype(dtype)
     nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    buf = np.empty(nbytes + _ALIGN, np.uint8)
+    buf = _buffer(nbytes + _ALIGN)
     start = -buf.ctypes.data % _ALIGN
     return buf[start : start + nbytes].view(dtype).reshape(shape)
 

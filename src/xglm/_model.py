@@ -482,11 +482,13 @@ class GLM:
             self._cov = build_cov(st["info"])
         else:
             fit_intercept = bool(self.fit_intercept)
+            # the closure keeps the response arrays, not the fit's copy of the design
+            response = arrays[1:]
 
             def pending():
                 info = information_of(
                     feature_major(design.X, np.float64),
-                    *arrays[1:],
+                    *response,
                     family,
                     coef,
                     b,
