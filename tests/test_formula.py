@@ -373,3 +373,35 @@ def test_dataframe_and_dataset_give_identical_formula_fits(df, full):
     b = xglm.glm(FULL, data=xr.Dataset.from_dataframe(df), solver_kwargs=TIGHT)
     xr.testing.assert_identical(full.coef_, b.coef_)
     pd.testing.assert_frame_equal(full.summary(), b.summary())
+
+
+def test_dot_stands_for_every_other_variable(df):
+    # R's "." expands to every variable of the data but the response; here against
+    # statsmodels with the terms written out
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    data = df[["spikes", "speed", "trial", "position"]]
+    m = xglm.glm("spikes ~ . - position + I(0.5 * position)", data=data, solver_kwargs=TIGHT)
+    ref = smf.glm(
+        "spikes ~ speed + C(trial) + I(0.5 * position)", data, family=sm.families.Poisson()
+    ).fit(tol=1e-13)
+    params = {k.replace("C(trial)", "trial"): v for k, v in ref.params.items()}
+    bse = {k.replace("C(trial)", "trial"): v for k, v in ref.bse.items()}
+    _check_against(m, params, bse)
+    assert list(m.coef_.feature.values)[:3] == ["speed", "trial[T.b]", "trial[T.c]"]
+    # predictions on new rows go through the expanded terms
+    np.testing.assert_allclose(
+        np.asarray(m.predict(data.iloc[:5])), ref.predict(data.iloc[:5]).to_numpy(), rtol=1e-6
+    )
+    assert xglm.glm("spikes ~ . - 1", data=data).fit_intercept is False
+
+
+def test_dot_without_predictors_is_an_error():
+    data = pd.DataFrame({"spikes": [0.0, 1.0, 2.0, 1.0]})
+    with pytest.raises(DesignError) as info:
+        xglm.glm("spikes ~ .", data=data)
+    assert str(info.value) == (
+        "formula: '.' stands for the variables of data besides the response; got "
+        "variables ['spikes']. Fix: name the terms, or pass a table with predictors."
+    )

@@ -134,6 +134,37 @@ def _names_in(expr: str) -> list[str]:
     return out
 
 
+# R's "." on the right-hand side: a dot that is not part of a number or a name
+_DOT = re.compile(r"(?<![\w.`])\.(?![\w.`])")
+
+
+def _data_names(data) -> list[str]:
+    kind = type(data).__name__
+    if kind == "Dataset":
+        return [str(v) for v in data.data_vars]
+    if kind == "DataFrame":
+        return [str(c) for c in data.columns]
+    if isinstance(data, dict):
+        return [str(k) for k in data]
+    return []
+
+
+def expand_dot(rhs: str, data, lhs: str | None) -> str:
+    """R's ``.``: every variable of ``data`` but the response, as a sum of terms."""
+    if not _DOT.search(rhs):
+        return rhs
+    available = _data_names(data)
+    exclude = set(_names_in(lhs)) if lhs else set()
+    names = [n for n in available if n not in exclude]
+    if not names:
+        raise DesignError(
+            f"formula: '.' stands for the variables of data besides the response; got "
+            f"variables {available}. Fix: name the terms, or pass a table with predictors."
+        )
+    terms = " + ".join(n if n.isidentifier() else f"`{n}`" for n in names)
+    return _DOT.sub(f"({terms})", rhs)
+
+
 def _parse_terms(rhs: str, ordering: str):
     from formulaic import Formula
 
@@ -149,6 +180,8 @@ def _parse_terms(rhs: str, ordering: str):
 def formula_has_intercept(formula: str) -> bool:
     """Whether the right-hand side of ``formula`` keeps the intercept."""
     _, rhs = split_formula(formula)
+    # "." stands for predictors only: any name serves to find the intercept
+    rhs = _DOT.sub("dot_", rhs)
     return any(str(t) == "1" for t in _parse_terms(rhs, "none"))
 
 
@@ -399,6 +432,7 @@ def _relevant(lhs, rhs_terms, table_names):
 def prepare_formula(data, y, formula, population, na_action) -> tuple[Design, Response]:
     """Design and response for ``formula`` evaluated on ``data``."""
     lhs, rhs = split_formula(formula)
+    rhs = expand_dot(rhs, data, lhs)
     user_terms = _parse_terms(rhs, "none")
     if lhs is not None and y is not None:
         raise DesignError(
