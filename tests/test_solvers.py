@@ -176,3 +176,20 @@ def test_row_subsample_takes_runs_of_consecutive_samples(n, stride):
         cols = (starts[:, None] + np.arange(SUBSAMPLE_BLOCK)[None, :]).ravel()
     np.testing.assert_array_equal(got, A[:, cols])
     assert abs(got.shape[1] - n / stride) <= period
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "fista"])
+def test_vmapped_population_with_shared_weights_and_per_neuron_offsets(solver):
+    # first-order solvers vmap over neurons: shared (1, n) weights broadcast, per-neuron
+    # offsets are mapped; each neuron matches its own fit
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(400, 3))
+    off = rng.normal(0, 0.2, size=(400, 3))
+    w = rng.uniform(0.5, 2.0, size=400)
+    Y = rng.poisson(np.exp(0.1 + X @ rng.normal(0, 0.3, size=(3, 3)) + off))
+    kw = dict(solver=solver, regularizer="Ridge", regularizer_strength=0.05)
+    m = xglm.PopulationGLM(**kw).fit(X, Y, sample_weight=w, offset=off)
+    for j in range(3):
+        s = xglm.GLM(**kw).fit(X, Y[:, j], sample_weight=w, offset=off[:, j])
+        np.testing.assert_allclose(m.coef_[:, j], s.coef_, rtol=1e-6, atol=1e-8)
+        assert m.objective_[j] == pytest.approx(s.objective_, rel=1e-10)
