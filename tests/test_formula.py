@@ -405,3 +405,48 @@ def test_dot_without_predictors_is_an_error():
         "formula: '.' stands for the variables of data besides the response; got "
         "variables ['spikes']. Fix: name the terms, or pass a table with predictors."
     )
+
+
+def test_cbind_successes_failures_matches_statsmodels_two_column_binomial():
+    # R's cbind(successes, failures) response: proportions with the totals as trials,
+    # against statsmodels' binomial with a (successes, failures) response, on star98
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    data = sm.datasets.star98.load_pandas().data[["NABOVE", "NBELOW", "LOWINC", "PERASIAN"]]
+    m = xglm.glm(
+        "cbind(NABOVE, NBELOW) ~ LOWINC + PERASIAN",
+        data=data,
+        family="binomial",
+        solver_kwargs=TIGHT,
+    )
+    ref = smf.glm("NABOVE + NBELOW ~ LOWINC + PERASIAN", data, family=sm.families.Binomial())
+    ref = ref.fit(tol=1e-13)
+    _check_against(m, dict(ref.params), dict(ref.bse))
+    assert m.deviance_ == pytest.approx(ref.deviance, rel=1e-10)
+    assert m.loglik_ == pytest.approx(ref.llf, rel=1e-10)
+    assert m.aic_ == pytest.approx(ref.aic, rel=1e-10)
+    # scoring the training table uses the same trials
+    total = float((data.NABOVE + data.NBELOW).sum())
+    assert m.score(data, score_type="deviance") == pytest.approx(-ref.deviance / total, rel=1e-9)
+
+
+def test_cbind_needs_the_binomial_family_and_counts():
+    data = pd.DataFrame(
+        {"s": [1.0, 2.0, 0.0, 3.0], "f": [2.0, 0.0, 1.0, 1.0], "x": [0.1, 0.5, -0.2, 0.3]}
+    )
+    with pytest.raises(DesignError) as info:
+        xglm.glm("cbind(s, f) ~ x", data=data, family="poisson")
+    assert str(info.value) == (
+        "formula: a cbind(successes, failures) response needs family='binomial'; got "
+        "family='poisson'. Fix: pass family='binomial'."
+    )
+    bad = data.assign(f=[2.0, -1.0, 1.0, 1.0])
+    with pytest.raises(DesignError) as info:
+        xglm.glm("cbind(s, f) ~ x", data=bad, family="binomial")
+    assert str(info.value) == (
+        "formula: 'cbind(s, f)' has negative counts; expected successes and failures >= 0. "
+        "Fix: check the two columns."
+    )
+    with pytest.raises(DesignError, match=r"expected cbind\(successes, failures\)"):
+        xglm.glm("cbind(s) ~ x", data=data, family="binomial")

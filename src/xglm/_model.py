@@ -208,7 +208,7 @@ class GLM:
                 "rows. Fix: align X and y in time."
             )
         k = yv.shape[1] if population else None
-        w = self._weights(sample_weight, n, k, design)
+        w = self._weights(sample_weight, n, k, design, response, family)
         off = self._offset(offset, design, n, k)
         family.check_y(yv, w)
         dtype = _DTYPES[self.dtype]
@@ -295,7 +295,22 @@ class GLM:
         self._compute_statistics(design, yv, w, off, mask, family, penalty, k, args=args)
         return self
 
-    def _weights(self, sample_weight, n, k, design):
+    def _weights(self, sample_weight, n, k, design, response=None, family=None):
+        w = self._sample_weights(sample_weight, n, k)
+        trials = None if response is None else response.attrs.get("trials")
+        if trials is None:
+            return w
+        # a cbind(successes, failures) response: the totals are binomial trials, times
+        # any prior weights (as R's glm)
+        family = family if family is not None else self.family_
+        if family.name != "binomial":
+            raise DesignError(
+                f"formula: a cbind(successes, failures) response needs family='binomial'; "
+                f"got family={family.name!r}. Fix: pass family='binomial'."
+            )
+        return w * trials
+
+    def _sample_weights(self, sample_weight, n, k):
         if sample_weight is None:
             w = np.ones(n)
         else:

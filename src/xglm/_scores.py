@@ -104,6 +104,7 @@ def _arrays(model, X, y, sample_weight, offset):
         design = prepare_new(model.design_, X, na_action=model.na_action)
         yv = np.asarray(response.y, dtype=float)
     else:
+        response = None
         if y is None:
             raise XglmError(
                 "y: got None; expected the response to score against. Fix: "
@@ -126,7 +127,7 @@ def _arrays(model, X, y, sample_weight, offset):
             f"y: has {yv.shape[0]} samples but X has {n}; expected the same number. Fix: "
             "align X and y in time."
         )
-    w = model._weights(sample_weight, n, k, design)
+    w = model._weights(sample_weight, n, k, design, response)
     off = model._offset(offset, design, n, k)
     model.family_.check_y(yv, w)
     return design, yv, w, off

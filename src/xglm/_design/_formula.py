@@ -138,6 +138,32 @@ def _names_in(expr: str) -> list[str]:
 _DOT = re.compile(r"(?<![\w.`])\.(?![\w.`])")
 
 
+_CBIND = re.compile(r"^\s*cbind\s*\((.*)\)\s*$", re.S)
+
+
+def cbind_parts(lhs: str | None) -> tuple[str, str] | None:
+    """``"cbind(hits, misses)"`` -> ``("hits", "misses")``: R's binomial response of
+    successes and failures; ``None`` for any other left-hand side."""
+    m = _CBIND.match(lhs or "")
+    if m is None:
+        return None
+    parts, depth, start = [], 0, 0
+    body = m.group(1)
+    for i, ch in enumerate(body):
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if ch == "," and depth == 0:
+            parts.append(body[start:i].strip())
+            start = i + 1
+    parts.append(body[start:].strip())
+    if len(parts) != 2 or not all(parts):
+        raise DesignError(
+            f"formula: got the response {lhs!r}; expected cbind(successes, failures) with "
+            "two expressions. Fix: e.g. 'cbind(hits, misses) ~ contrast'."
+        )
+    return parts[0], parts[1]
+
+
 def _data_names(data) -> list[str]:
     kind = type(data).__name__
     if kind == "Dataset":
@@ -494,7 +520,28 @@ def prepare_formula(data, y, formula, population, na_action) -> tuple[Design, Re
         if yvar is not None:
             yvar = yvar.take(keep)
 
-    if response_source[0] == "expr":
+    trials = None
+    if response_source[0] == "expr" and cbind_parts(lhs) is not None:
+        # successes / (successes + failures), with the totals as binomial trials
+        counts = []
+        for part in cbind_parts(lhs):
+            C, _, _ = _evaluate(table, lhs_names, f"{part} - 1", None, None, "data")
+            if C.shape[1] != 1:
+                raise DesignError(
+                    f"formula: {part!r} in {lhs!r} gives {C.shape[1]} columns; expected "
+                    "one count per sample. Fix: cbind one successes and one failures column."
+                )
+            counts.append(C[:, 0])
+        successes, failures = counts
+        if np.any(successes < 0) or np.any(failures < 0):
+            raise DesignError(
+                f"formula: {lhs!r} has negative counts; expected successes and failures "
+                ">= 0. Fix: check the two columns."
+            )
+        trials = successes + failures
+        with np.errstate(invalid="ignore", divide="ignore"):
+            yvar = Var(np.where(trials > 0, successes / np.where(trials > 0, trials, 1), 0.0))
+    elif response_source[0] == "expr":
         Y, _, _ = _evaluate(table, lhs_names, f"{lhs} - 1", None, None, "data")
         if Y.shape[1] == 1:
             yvar = Var(Y[:, 0])
@@ -567,6 +614,8 @@ def prepare_formula(data, y, formula, population, na_action) -> tuple[Design, Re
     if is_textual(yvar.values):
         pass  # response_from_var raises a clear error
     response = response_from_var(yvar, yname, population, table.index, what="data")
+    if trials is not None:
+        response.attrs["trials"] = trials
     design = Design(
         X,
         layout,
