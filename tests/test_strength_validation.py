@@ -462,3 +462,34 @@ def test_group_lasso_mask_and_strength_errors():
         "GroupLasso",
         {"f1": 0.1, "speed": 0.2},
     )
+
+
+def test_group_strengths_keyed_by_the_short_labels_of_formula_terms():
+    # with a formula the default groups are its terms; a dict of strengths may name them
+    # by their short labels ("position" for bs(position, df=5)), as Ridge and Lasso
+    # strengths may
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    n = 400
+    df = pd.DataFrame(
+        {
+            "position": rng.uniform(0, 1, n),
+            "speed": rng.normal(size=n),
+            "trial": rng.choice(["a", "b", "c"], n),
+        }
+    )
+    df["spikes"] = rng.poisson(np.exp(0.2 + np.sin(3 * df.position)))
+    f = "spikes ~ bs(position, df=5) + speed + C(trial)"
+    short = {"position": 0.01, "speed": 0.05, "trial": 0.02}
+    full = {"bs(position, df=5)": 0.01, "speed": 0.05, "C(trial)": 0.02}
+    a = xglm.glm(f, data=df, regularizer="GroupLasso", regularizer_strength=short)
+    b = xglm.glm(f, data=df, regularizer="GroupLasso", regularizer_strength=full)
+    np.testing.assert_array_equal(a.coef_.values, b.coef_.values)
+    with pytest.raises(PenaltyError) as info:
+        xglm.glm(f, data=df, regularizer="GroupLasso", regularizer_strength={**short, **full})
+    assert str(info.value) == (
+        "regularizer_strength: group keys ['position', 'speed', 'trial', "
+        "'bs(position, df=5)', 'C(trial)'] name a group twice (a term and its short label). "
+        "Fix: one key per group."
+    )

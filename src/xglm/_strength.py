@@ -375,7 +375,7 @@ def group_index_from(reg: GroupLasso, layout: Layout) -> tuple[np.ndarray, list[
     return ids, [str(g) for g in range(mask.shape[0])]
 
 
-def _group_strengths(value, names, k, what) -> np.ndarray:
+def _group_strengths(value, names, k, what, short_names=None) -> np.ndarray:
     g = len(names)
     kk = k or 1
     if type(value).__name__ == "DataArray":
@@ -384,14 +384,21 @@ def _group_strengths(value, names, k, what) -> np.ndarray:
             "a list in group order or a dict keyed by group name."
         )
     if isinstance(value, dict):
-        unknown = [key for key in value if str(key) not in names]
-        missing = [n for n in names if n not in map(str, value)]
+        # keys are group names or, for groups that are formula terms, their short labels
+        matched = {str(key): _match_key(str(key), names, short_names or {}) for key in value}
+        unknown = [key for key in value if matched[str(key)] is None]
+        missing = [n for n in names if n not in matched.values()]
         if unknown or missing:
             raise PenaltyError(
                 f"{what}: group keys {list(value)} do not match the groups {names} "
                 f"(missing: {missing}, unknown: {unknown}). Fix: one strength per group."
             )
-        lookup = {str(key): v for key, v in value.items()}
+        if len(set(matched.values())) < len(matched):
+            raise PenaltyError(
+                f"{what}: group keys {list(value)} name a group twice (a term and its short "
+                "label). Fix: one key per group."
+            )
+        lookup = {matched[str(key)]: v for key, v in value.items()}
         arr = np.stack([np.broadcast_to(_as_float(lookup[n], what), (kk,)) for n in names])
     else:
         arr = _as_float(value, what)
@@ -478,7 +485,7 @@ def resolve_penalty(
             has_l1 = True
         elif isinstance(reg, GroupLasso):
             g_index, names = group_index_from(reg, layout)
-            alpha = _group_strengths(strength, names, n_neurons, what)
+            alpha = _group_strengths(strength, names, n_neurons, what, short_names)
             sizes = np.bincount(g_index[g_index >= 0], minlength=len(names))
             g_alpha = alpha * np.sqrt(sizes)[:, None]
             has_group = True
