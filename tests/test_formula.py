@@ -450,3 +450,31 @@ def test_cbind_needs_the_binomial_family_and_counts():
     )
     with pytest.raises(DesignError, match=r"expected cbind\(successes, failures\)"):
         xglm.glm("cbind(s) ~ x", data=data, family="binomial")
+
+
+def test_feature_mask_keyed_by_the_short_labels_of_formula_terms():
+    rng = np.random.default_rng(4)
+    n = 500
+    ds = xr.Dataset(
+        {
+            "position": ("time", rng.uniform(0, 1, n)),
+            "speed": ("time", rng.normal(size=n)),
+            "spikes": (("time", "neuron"), rng.poisson(1.0, (n, 2)).astype(float)),
+        },
+        coords={"neuron": ["n1", "n2"]},
+    )
+    f = "spikes ~ bs(position, df=5) + speed"
+    a = xglm.glm(f, data=ds, feature_mask={"bs(position, df=5)": [1, 0], "speed": [1, 1]})
+    b = xglm.glm(f, data=ds, feature_mask={"position": [1, 0], "speed": [1, 1]})
+    np.testing.assert_array_equal(a.coef_.values, b.coef_.values)
+    assert np.all(b.coef_.sel(neuron="n2").values[:5] == 0)
+    with pytest.raises(xglm.errors.XglmError) as info:
+        xglm.glm(
+            f,
+            data=ds,
+            feature_mask={"position": [1, 0], "bs(position, df=5)": [1, 0], "speed": [1, 1]},
+        )
+    assert str(info.value) == (
+        "feature_mask: keys ['position', 'bs(position, df=5)', 'speed'] name a leaf twice "
+        "(a term and its short label). Fix: one key per leaf."
+    )

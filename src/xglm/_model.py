@@ -855,7 +855,9 @@ class PopulationGLM(GLM):
         self.feature_mask = feature_mask
 
     def _feature_mask(self, design: Design, k) -> np.ndarray:
-        return _results.feature_mask_array(self.feature_mask, design.layout, k)
+        return _results.feature_mask_array(
+            self.feature_mask, design.layout, k, design.extra.get("short_names")
+        )
 
 
 def _scalar_or(arr: np.ndarray, k):

@@ -514,7 +514,7 @@ def flatten_coef(coef, layout: Layout, k, what="coef") -> np.ndarray:
     return arr
 
 
-def feature_mask_array(mask, layout: Layout, k: int) -> np.ndarray:
+def feature_mask_array(mask, layout: Layout, k: int, short_names=None) -> np.ndarray:
     """``feature_mask`` in any accepted form to a ``(p, k)`` 0/1 float array."""
     p = layout.n_features
     if mask is None:
@@ -533,15 +533,24 @@ def feature_mask_array(mask, layout: Layout, k: int) -> np.ndarray:
         arr = np.asarray(mask.transpose(other, "neuron").values, dtype=float)
     elif isinstance(mask, (dict, list, tuple)) and layout.kind in ("pytree", "labelled"):
         if isinstance(mask, dict):
-            missing = [n for n in layout.names if n not in mask]
-            unknown = [key for key in mask if key not in layout.names]
+            # keys are leaf names or, for formula terms, their short labels
+            short = short_names or {}
+            matched = {key: key if key in layout.names else short.get(key) for key in mask}
+            missing = [n for n in layout.names if n not in matched.values()]
+            unknown = [key for key in mask if matched[key] is None]
             if missing or unknown:
                 raise XglmError(
                     f"feature_mask: keys {list(mask)} do not match the leaves of X "
                     f"{list(layout.names)} (missing: {missing}, unknown: {unknown}). "
                     "Fix: one entry per leaf, each of shape (n_neurons,)."
                 )
-            leaves = [mask[n] for n in layout.names]
+            if len(set(matched.values())) < len(matched):
+                raise XglmError(
+                    f"feature_mask: keys {list(mask)} name a leaf twice (a term and its "
+                    "short label). Fix: one key per leaf."
+                )
+            by_leaf = {matched[key]: v for key, v in mask.items()}
+            leaves = [by_leaf[n] for n in layout.names]
         else:
             flat_x = layout.structure is not None and all(
                 sub[0] == "leaf" for _, sub in layout.structure[1]
