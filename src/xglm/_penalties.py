@@ -165,41 +165,32 @@ class PenaltyArrays(eqx.Module):
     def n_groups(self) -> int:
         return self.group_alpha.shape[0]
 
-    def neuron(self, i):
-        """The penalty of neuron ``i`` (an index, or an index array for several
-        neurons) of a population penalty."""
+    def _with_strengths(self, fn, group_index=None):
+        """The same penalty with ``fn`` applied to every strength array."""
         return PenaltyArrays(
-            self.l2[:, i],
-            self.l1[:, i],
-            self.group_alpha[:, i],
-            self.group_index,
+            fn(self.l2),
+            fn(self.l1),
+            fn(self.group_alpha),
+            self.group_index if group_index is None else group_index,
             self.has_l1,
             self.has_group,
         )
 
+    def neuron(self, i):
+        """The penalty of neuron ``i`` (an index, or an index array for several
+        neurons) of a population penalty."""
+        return self._with_strengths(lambda a: a[:, i])
+
     def as_population(self):
         """A single-neuron penalty with a trailing neuron axis of length 1."""
-        return PenaltyArrays(
-            self.l2[:, None],
-            self.l1[:, None],
-            self.group_alpha[:, None],
-            self.group_index,
-            self.has_l1,
-            self.has_group,
-        )
+        return self._with_strengths(lambda a: a[:, None])
 
     def neuron_major(self):
         """A population penalty with the neuron axis first on every array (for
         ``jax.vmap`` over neurons)."""
         k = self.l2.shape[1]
-        return PenaltyArrays(
-            self.l2.T,
-            self.l1.T,
-            self.group_alpha.T,
-            jnp.broadcast_to(self.group_index, (k,) + self.group_index.shape),
-            self.has_l1,
-            self.has_group,
-        )
+        index = jnp.broadcast_to(self.group_index, (k,) + self.group_index.shape)
+        return self._with_strengths(lambda a: a.T, group_index=index)
 
     def _group_norms(self, beta):
         onehot = self._onehot(beta.dtype)
