@@ -24,45 +24,46 @@ __all__ = ["feature_major"]
 _ALIGN = 64
 
 
-# The last few buffers of at least _POOL_MIN_BYTES, by size: a new fit of the same
-# shapes writes into one again once nothing uses it (no JAX array aliases it), instead of
-# touching fresh memory (page faults cost as much as the transpose itself).
+# size in bytes -> buffer, the most recently used last (see the module docstring)
 _POOL: OrderedDict[int, np.ndarray] = OrderedDict()
 _POOL_SIZE = 2
 _POOL_MIN_BYTES = 1 << 20
 
 
-def _refs_when_free(buf) -> int:
-    # the pool's reference, the caller's variable and getrefcount's argument
+def _refs(buf) -> int:
     return sys.getrefcount(buf)
+
+
+def _free_refs() -> int:
+    """The references a pooled buffer has when nothing else holds it, counted through
+    the same path as in :func:`_buffer` (the pool, a local name, the arguments)."""
+    _POOL[-1] = np.empty(1, np.uint8)
+    buf = _POOL[-1]
+    refs = _refs(buf)
+    del _POOL[-1]
+    return refs
+
+
+_FREE_REFS = _free_refs()
 
 
 def _buffer(nbytes: int) -> np.ndarray:
     if nbytes < _POOL_MIN_BYTES:
         return np.empty(nbytes, np.uint8)
     buf = _POOL.get(nbytes)
-    # a JAX array aliasing the buffer (or a computation still using it) holds a reference
-    if buf is not None and _refs_when_free(buf) != _FREE_REFS:
-        # JAX drops the references of deleted arrays on its next dispatch
+    # an array aliasing the buffer, or a computation still using it, holds a reference;
+    # JAX drops those of deleted arrays on its next dispatch, so one is made first
+    if buf is not None and _refs(buf) != _FREE_REFS:
         jax.device_put(np.zeros(1)).block_until_ready()
-    if buf is None or _refs_when_free(buf) != _FREE_REFS:
+        if _refs(buf) != _FREE_REFS:
+            buf = None
+    if buf is None:
         buf = np.empty(nbytes, np.uint8)
     _POOL[nbytes] = buf
     _POOL.move_to_end(nbytes)
     while len(_POOL) > _POOL_SIZE:
         _POOL.popitem(last=False)
     return buf
-
-
-def _calibrate() -> int:
-    _POOL[-1] = np.empty(1, np.uint8)
-    buf = _POOL[-1]
-    refs = _refs_when_free(buf)
-    del _POOL[-1]
-    return refs
-
-
-_FREE_REFS = _calibrate()
 
 
 def _aligned_empty(shape, dtype) -> np.ndarray:
