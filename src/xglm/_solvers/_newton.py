@@ -275,22 +275,15 @@ def newton_population(
             T,
         )
 
-    def newton_step_length(t, T, D, eta_T, eta_D, n_newton):
-        """Newton iterations on the step length along ``D`` from ``t`` (elementwise
-        work only)."""
-        dd = jnp.sum(L2 * D * D, axis=1)
-        td = jnp.sum(L2 * T * D, axis=1)
-
-        def one(t, _):
-            _, r, wk = family.score_terms(Y, eta_T + t[:, None] * eta_D, W)
-            d1 = -jnp.sum(r * eta_D, axis=1) / sw + td + t * dd
-            d2 = jnp.sum(wk * eta_D**2, axis=1) / sw + dd
-            t_new = t - d1 / d2
-            ok = jnp.isfinite(t_new) & (t_new > 0)
-            return jnp.where(ok, jnp.minimum(t_new, 4.0), t), None
-
-        t, _ = lax.scan(one, t, None, length=n_newton)
-        return t
+    def newton_step_length(t, T, D, eta_T, eta_D):
+        """One Newton step on the step length along ``D`` from ``t`` (elementwise work
+        only); ``t`` is kept where the step is not finite or not positive."""
+        _, r, wk = family.score_terms(Y, eta_T + t[:, None] * eta_D, W)
+        d1 = -jnp.sum(r * eta_D, axis=1) / sw + jnp.sum(L2 * (T + t[:, None] * D) * D, axis=1)
+        d2 = jnp.sum(wk * eta_D**2, axis=1) / sw + jnp.sum(L2 * D * D, axis=1)
+        t_new = t - d1 / d2
+        ok = jnp.isfinite(t_new) & (t_new > 0)
+        return jnp.where(ok, jnp.minimum(t_new, 4.0), t)
 
     def factor_all(A):
         return per_neuron(scaled_factor, A + jax.vmap(jnp.diag)(L2))
@@ -406,7 +399,7 @@ def newton_population(
             step0 = -jnp.sum(g * D, axis=1) / curv
             good = jnp.isfinite(step0) & (step0 > 0) & ~direct
             step0 = jnp.where(good, jnp.minimum(step0, 4.0), 1.0)
-            step0 = newton_step_length(step0, T, D, eta_T, eta_D, n_newton=1)
+            step0 = newton_step_length(step0, T, D, eta_T, eta_D)
         else:
             step0 = jnp.ones((k,), dtype)
         step, Fn, R, _ = lax.while_loop(ls_cond, ls_body, (step0, *trial(step0), 0))
