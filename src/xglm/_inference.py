@@ -93,8 +93,9 @@ def summary_statistics(
     """Deviance, Pearson chi^2, log-likelihoods, the null model and the penalized
     objective of every neuron, and with ``with_info`` the information matrices.
 
-    ``y, w, offset, mask, coef``: 1-D or neuron-major (see :func:`_neuron_major_eta`). One pass over the design plus the intercept-only
-    fits (and a Gram matrix per neuron for the information).
+    ``y, w, offset, mask, coef``: 1-D or neuron-major (see :func:`_neuron_major_eta`).
+    One pass over the design plus the intercept-only fits (and a Gram matrix per neuron
+    for the information).
     """
     TRACE_COUNT["stats"] += 1
     Y, W, OFF, M, eta = _neuron_major_eta(Xt, y, w, offset, mask, coef, intercept)
