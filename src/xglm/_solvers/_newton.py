@@ -344,7 +344,6 @@ def newton_population(
 
     def body(carry):
         T, F, eta_T, S, A, fac, it, done, conv, prev_change, need, iters, cg = carry
-        iters = iters + (~done).astype(iters.dtype)
         A = jnp.where(need[:, None, None], info_scaled(eta_T, need), A)
         # the quadratic model 1/2 t'At - c't at T: c = A T - gradient of the loss, or on
         # the first model from the starting means the IRLS right-hand side
@@ -359,18 +358,50 @@ def newton_population(
             D = per_neuron(solve_factored, *fac, c) - T
         else:
             D = nonsmooth_candidates(T, c, A) - T
+        g = L2 * T - S  # the gradient of the smooth objective
         if accelerate:
             # chord steps are preconditioned nonlinear conjugate-gradient steps
             # (Polak-Ribiere+); the last factorisation is the preconditioner
             g_prev, zg_prev, D_prev = cg
-            g = L2 * T - S  # the gradient of the smooth objective
             beta = jnp.maximum(0.0, -jnp.sum(D * (g - g_prev), axis=1) / zg_prev)
             beta = jnp.where(need | direct | ~jnp.isfinite(beta), 0.0, beta)
             D_cg = D + beta[:, None] * D_prev
             zg = -jnp.sum(D * g, axis=1)
             D = jnp.where((jnp.sum(g * D_cg, axis=1) < 0)[:, None], D_cg, D)
             cg = (g, zg, D)
+            # the step length that minimises the quadratic model along D (1 for a Newton
+            # direction); the model is the estimated information, the gradient is exact
+            curv = jnp.einsum("ki,kij,kj->k", D, A, D) + jnp.sum(L2 * D * D, axis=1)
+            step0 = -jnp.sum(g * D, axis=1) / curv
+            good = jnp.isfinite(step0) & (step0 > 0) & ~direct
+            step0 = jnp.where(good, jnp.minimum(step0, 4.0), 1.0)
+        else:
+            step0 = jnp.ones((k,), dtype)
+        # Converged before any pass over the data when the model's step from T (whose
+        # gradient is exact) is within tol: T is then within tol of the solution, as
+        # certified by a fresh information matrix or by steps that contract. The step is
+        # still taken (unverified: it is within tol), which squares a Newton step's error.
+        scale_T = 1.0 + jnp.max(jnp.abs(T), axis=1)
+        predicted = step0 * jnp.max(jnp.abs(D), axis=1)
+        certified = need | constant_info | (predicted < 0.5 * prev_change)
+        at_solution = ~done & (it > 0) & ~direct & certified & (predicted <= tol * scale_T)
+        T = jnp.where(at_solution[:, None], T + step0[:, None] * D, T)
+        conv = conv | at_solution
+        done = done | at_solution
+        iters = iters + (~done).astype(iters.dtype)
         D = jnp.where(done[:, None], 0.0, D)
+        head = (T, F, eta_T, S, A, fac, it, done, conv, prev_change, need, iters, cg)
+
+        def skip():
+            return (*head[:6], it + 1, *head[7:10], jnp.zeros_like(need), *head[11:])
+
+        def step():
+            return _step(head, D, step0)
+
+        return lax.cond(jnp.all(done), skip, step)
+
+    def _step(head, D, step0):
+        T, F, eta_T, S, A, fac, it, done, conv, prev_change, need, iters, cg = head
         slack = jnp.where(
             jnp.isfinite(F), 50 * jnp.finfo(dtype).eps * (jnp.abs(F) + loss_scale), 0.0
         )
@@ -393,15 +424,7 @@ def newton_population(
             return step, jnp.where(bad, Fb, Fn), jnp.where(bad[:, None], Rb, R), h + 1
 
         if accelerate:
-            # the step length that minimises the quadratic model along D (1 for a Newton
-            # direction); the model is the estimated information, the gradient is exact
-            curv = jnp.einsum("ki,kij,kj->k", D, A, D) + jnp.sum(L2 * D * D, axis=1)
-            step0 = -jnp.sum(g * D, axis=1) / curv
-            good = jnp.isfinite(step0) & (step0 > 0) & ~direct
-            step0 = jnp.where(good, jnp.minimum(step0, 4.0), 1.0)
             step0 = newton_step_length(step0, T, D, eta_T, eta_D)
-        else:
-            step0 = jnp.ones((k,), dtype)
         step, Fn, R, _ = lax.while_loop(ls_cond, ls_body, (step0, *trial(step0), 0))
         ok = (Fn <= F + slack) & jnp.isfinite(Fn)
         step = jnp.where(ok, step, 0.0)
