@@ -259,7 +259,8 @@ class Poisson(Family):
         return jnp.sum(w * (xlogy(y, mu) - mu - gammaln(y + 1.0)), axis=0)
 
     def deviance_constant(self, y):
-        return 2.0 * _by_count(y, _XLOGX, lambda: xlogy(y, y)) - 2.0 * y
+        # y log y without xlogy's guards (several times slower on the CPU); y >= 0
+        return 2.0 * (y * jnp.log(jnp.where(y > 0, y, 1.0)) - y)
 
     def saturated_loglik(self, y, w):
         terms = _by_count(y, _XLOGX - _LOG_FACTORIAL, lambda: xlogy(y, y) - gammaln(y + 1.0))

@@ -63,7 +63,8 @@ def _null_intercepts(Xt, Y, W, OFF, family, fit_intercept, has_offset=True, iter
 
 def _neuron_major_eta(Xt, y, w, offset, mask, coef, intercept):
     """``y, w, offset, mask`` neuron-major (``(k, n)``, ``(k, p)``; shared weights and
-    offsets broadcast) and the linear predictors ``(k, n)`` of the fitted coefficients.
+    offsets stay ``(1, n)``) and the linear predictors ``(k, n)`` of the fitted
+    coefficients.
 
     One neuron: every array 1-D. A population: ``y, w, offset`` as the core takes them
     (see :func:`xglm._solvers.fit_arrays`) and ``mask, coef`` neuron-major ``(k, p)``
@@ -72,7 +73,15 @@ def _neuron_major_eta(Xt, y, w, offset, mask, coef, intercept):
     """
     Y, W, OFF, M, B = (a[None, :] if a.ndim == 1 else a for a in (y, w, offset, mask, coef))
     eta = x_dot(Xt, B * M) + jnp.reshape(intercept, (-1,))[:, None] + OFF
-    return Y, jnp.broadcast_to(W, eta.shape), jnp.broadcast_to(OFF, eta.shape), M, eta
+    return Y, W, OFF, M, eta
+
+
+def _weighted_sums(W):
+    """``v -> sum(W * v, axis=1)`` for ``v`` ``(k, n)``; weights shared by every neuron
+    (``(1, n)``) are applied as one matrix-vector product, never broadcast to ``(k, n)``."""
+    if W.shape[0] == 1:
+        return lambda v: v @ W[0]
+    return lambda v: jnp.sum(W * v, axis=1)
 
 
 @eqx.filter_jit
@@ -99,42 +108,50 @@ def summary_statistics(
     """
     TRACE_COUNT["stats"] += 1
     Y, W, OFF, M, eta = _neuron_major_eta(Xt, y, w, offset, mask, coef, intercept)
+    k = eta.shape[0]
+    wsum = _weighted_sums(W)
     mu = family.link.inverse(eta)
-    # the deviances share their terms in y alone (see Family.deviance_eta)
-    dev_y = family.deviance_constant(Y)
+    # the deviances share their terms in y alone (see Family.deviance_eta), summed once
+    dev_y = wsum(family.deviance_constant(Y))
 
     def deviance(eta, mu):
         # where the split is not finite (an infinite mean, say) the unit deviance
         # decides, as R's dev.resids does
-        terms = dev_y + family.deviance_eta(Y, eta)
+        split = dev_y + wsum(family.deviance_eta(Y, eta))
         return lax.cond(
-            jnp.all(jnp.isfinite(terms)),
-            lambda: jnp.sum(W * terms, axis=1),
-            lambda: jnp.sum(W * family.unit_deviance(Y, mu), axis=1),
+            jnp.all(jnp.isfinite(split)),
+            lambda: split,
+            lambda: wsum(family.unit_deviance(Y, mu)),
         )
 
     dev = deviance(eta, mu)
-    pearson = jnp.sum(W * (Y - mu) ** 2 / family.variance(mu), axis=1)
+    pearson = wsum((Y - mu) ** 2 / family.variance(mu))
     b0 = _null_intercepts(Xt, Y, W, OFF, family, fit_intercept, has_offset)
-    eta0 = OFF + b0[:, None]
+    eta0 = jnp.broadcast_to(OFF + b0[:, None], eta.shape)
     mu0 = family.link.inverse(eta0)
     null_dev = deviance(eta0, mu0)
-    scale = jax.vmap(family.r_scale)(dev, W)
-    null_scale = jax.vmap(family.r_scale)(null_dev, W)
+    w_axis = 0 if W.shape[0] == k else None
+    scale = jax.vmap(family.r_scale, in_axes=(0, w_axis))(dev, W if w_axis == 0 else W[0])
+    null_scale = jax.vmap(family.r_scale, in_axes=(0, w_axis))(
+        null_dev, W if w_axis == 0 else W[0]
+    )
     saturated = family.saturated_loglik(Y, W)
     if saturated is None:
-        loglik = jax.vmap(family.log_likelihood)(Y, mu, W, scale)
-        null_loglik = jax.vmap(family.log_likelihood)(Y, mu0, W, null_scale)
+        Wv = W if w_axis == 0 else W[0]
+        loglik = jax.vmap(family.log_likelihood, in_axes=(0, 0, w_axis, 0))(Y, mu, Wv, scale)
+        null_loglik = jax.vmap(family.log_likelihood, in_axes=(0, 0, w_axis, 0))(
+            Y, mu0, Wv, null_scale
+        )
     else:
         loglik, null_loglik = saturated - dev / 2, saturated - null_dev / 2
-    sum_w = jnp.sum(W, axis=1)
+    sum_w = jnp.broadcast_to(jnp.sum(W, axis=1), (k,))
     out = dict(
         deviance=dev,
         pearson_chi2=pearson,
         null_deviance=null_dev,
         loglik=loglik,
         null_loglik=null_loglik,
-        nobs=jnp.sum(W > 0, axis=1),
+        nobs=jnp.broadcast_to(jnp.sum(W > 0, axis=1), (k,)),
         sum_w=sum_w,
         null_intercept=b0,
         loglik_scale=scale,

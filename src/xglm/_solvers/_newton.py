@@ -412,13 +412,18 @@ def newton_population(
             eta = eta_T + step[:, None] * eta_D
             return obj_of(T + step[:, None] * D, eta), residuals(eta)
 
+        # done neurons take no step (those that converged in this iteration's head have
+        # T moved without their eta and F, so their trial objective is not comparable)
+        def rejected(Fn):
+            return ~((Fn <= F + slack) & jnp.isfinite(Fn)) & ~done
+
         def ls_cond(c):
             step, Fn, R, h = c
-            return jnp.any(~((Fn <= F + slack) & jnp.isfinite(Fn))) & (h < max_halvings)
+            return jnp.any(rejected(Fn)) & (h < max_halvings)
 
         def ls_body(c):
             step, Fn, R, h = c
-            bad = ~((Fn <= F + slack) & jnp.isfinite(Fn))
+            bad = rejected(Fn)
             step = jnp.where(bad, step * 0.5, step)
             Fb, Rb = trial(step)
             return step, jnp.where(bad, Fb, Fn), jnp.where(bad[:, None], Rb, R), h + 1
@@ -426,7 +431,7 @@ def newton_population(
         if accelerate:
             step0 = newton_step_length(step0, T, D, eta_T, eta_D)
         step, Fn, R, _ = lax.while_loop(ls_cond, ls_body, (step0, *trial(step0), 0))
-        ok = (Fn <= F + slack) & jnp.isfinite(Fn)
+        ok = ~rejected(Fn) & ~done
         step = jnp.where(ok, step, 0.0)
         T_new = T + step[:, None] * D
         F_new = jnp.where(ok, Fn, F)
