@@ -114,6 +114,22 @@ def test_fit_from_a_poor_start_has_no_nans():
     np.testing.assert_allclose(m.coef_, ref.coef_, rtol=1e-6)
 
 
+def test_start_at_the_solution_stops_after_one_step():
+    # the step from the solution is within tol before any pass over the data, so the
+    # fit takes one step (a start is never certified unmoved) and stops
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(500, 3))
+    y = rng.poisson(np.exp(0.3 + X @ [0.4, -0.2, 0.1]))
+    ref = xglm.GLM(regularizer="Ridge", regularizer_strength=0.01).fit(X, y)
+    m = xglm.GLM(regularizer="Ridge", regularizer_strength=0.01).fit(
+        X, y, init_params=(ref.coef_, ref.intercept_)
+    )
+    assert m.converged_ and m.n_iter_ == 1 and ref.n_iter_ > 2
+    # both within tol = 1e-8 of the solution
+    np.testing.assert_allclose(m.coef_, ref.coef_, rtol=1e-8)
+    np.testing.assert_allclose(m.intercept_, ref.intercept_, rtol=1e-8)
+
+
 # ---- large data: row-subsampled information, conjugate-gradient chord steps, presolve
 @pytest.mark.parametrize(
     "family, sm_family",
