@@ -130,18 +130,15 @@ def summary_statistics(
     eta0 = jnp.broadcast_to(OFF + b0[:, None], eta.shape)
     mu0 = family.link.inverse(eta0)
     null_dev = deviance(eta0, mu0)
-    w_axis = 0 if W.shape[0] == k else None
-    scale = jax.vmap(family.r_scale, in_axes=(0, w_axis))(dev, W if w_axis == 0 else W[0])
-    null_scale = jax.vmap(family.r_scale, in_axes=(0, w_axis))(
-        null_dev, W if w_axis == 0 else W[0]
-    )
+    # per-neuron functions of the weights take shared weights unbatched
+    w_axis, Wv = (0, W) if W.shape[0] == k else (None, W[0])
+    scale = jax.vmap(family.r_scale, in_axes=(0, w_axis))(dev, Wv)
+    null_scale = jax.vmap(family.r_scale, in_axes=(0, w_axis))(null_dev, Wv)
     saturated = family.saturated_loglik(Y, W)
     if saturated is None:
-        Wv = W if w_axis == 0 else W[0]
-        loglik = jax.vmap(family.log_likelihood, in_axes=(0, 0, w_axis, 0))(Y, mu, Wv, scale)
-        null_loglik = jax.vmap(family.log_likelihood, in_axes=(0, 0, w_axis, 0))(
-            Y, mu0, Wv, null_scale
-        )
+        loglik_of = jax.vmap(family.log_likelihood, in_axes=(0, 0, w_axis, 0))
+        loglik = loglik_of(Y, mu, Wv, scale)
+        null_loglik = loglik_of(Y, mu0, Wv, null_scale)
     else:
         loglik, null_loglik = saturated - dev / 2, saturated - null_dev / 2
     sum_w = jnp.broadcast_to(jnp.sum(W, axis=1), (k,))
