@@ -99,10 +99,10 @@ class Family(eqx.Module):
             r, wk = w * (y - mu) * d / v, w * d**2 / v
         return mu, jnp.where(jnp.isfinite(r), r, 0.0), jnp.where(jnp.isfinite(wk), wk, 0.0)
 
-    def saturated_loglik(self, y, w):
-        """``sum(w * loglik(y | mu = y))`` over the last axis, for the families whose
-        log-likelihood is this minus half the deviance (no dispersion in it); ``None``
-        for the others."""
+    def saturated_loglik_terms(self, y):
+        """``loglik(y | mu = y)`` per observation, for the families whose log-likelihood
+        is the (weighted) sum of these minus half the deviance (no dispersion in it);
+        ``None`` for the others."""
         return None
 
     @property
@@ -259,12 +259,13 @@ class Poisson(Family):
         return jnp.sum(w * (xlogy(y, mu) - mu - gammaln(y + 1.0)), axis=0)
 
     def deviance_constant(self, y):
-        # y log y without xlogy's guards (several times slower on the CPU); y >= 0
-        return 2.0 * (y * jnp.log(jnp.where(y > 0, y, 1.0)) - y)
+        # y log y without xlogy's guards (several times slower on the CPU): y is a
+        # count (check_y), so y log max(y, 1) is exact
+        return 2.0 * (y * jnp.log(jnp.maximum(y, 1.0)) - y)
 
-    def saturated_loglik(self, y, w):
+    def saturated_loglik_terms(self, y):
         terms = _by_count(y, _XLOGX - _LOG_FACTORIAL, lambda: xlogy(y, y) - gammaln(y + 1.0))
-        return jnp.sum(w * (terms - y), axis=-1)
+        return terms - y
 
     def check_y(self, y, w=None):
         _nonneg_check("poisson", y, integer=True)

@@ -29,7 +29,15 @@ from ._solvers._newton import information, x_dot
 __all__ = ["fit_statistics", "information_of", "wald_table", "collinear_columns"]
 
 
-def _null_intercepts(Xt, Y, W, OFF, family, fit_intercept, has_offset=True, iters: int = 50):
+def _weighted_sums(W):
+    """``v -> sum(W * v, axis=1)`` for ``v`` ``(k, n)``; weights shared by every neuron
+    (``(1, n)``) are applied as one matrix-vector product, never broadcast to ``(k, n)``."""
+    if W.shape[0] == 1:
+        return lambda v: v @ W[0]
+    return lambda v: jnp.sum(W * v, axis=1)
+
+
+def _null_intercepts(Y, W, OFF, family, fit_intercept, has_offset=True, iters: int = 50):
     """Intercept of every neuron's intercept-only model (with its offset), by Fisher scoring.
 
     Neuron-major arrays ``(k, n)``. Without an offset the intercept-only
@@ -38,9 +46,9 @@ def _null_intercepts(Xt, Y, W, OFF, family, fit_intercept, has_offset=True, iter
     """
     k = Y.shape[0]
     if not fit_intercept:
-        return jnp.zeros((k,), Xt.dtype)
+        return jnp.zeros((k,), Y.dtype)
     sw = jnp.sum(W, axis=1)
-    ybar = jnp.sum(W * Y, axis=1) / sw
+    ybar = _weighted_sums(W)(Y) / sw
     if not has_offset:
         return family.link.link(ybar)
     b = family.link.link(family.mu_start(ybar, jnp.ones_like(ybar)))
@@ -74,14 +82,6 @@ def _neuron_major_eta(Xt, y, w, offset, mask, coef, intercept):
     Y, W, OFF, M, B = (a[None, :] if a.ndim == 1 else a for a in (y, w, offset, mask, coef))
     eta = x_dot(Xt, B * M) + jnp.reshape(intercept, (-1,))[:, None] + OFF
     return Y, W, OFF, M, eta
-
-
-def _weighted_sums(W):
-    """``v -> sum(W * v, axis=1)`` for ``v`` ``(k, n)``; weights shared by every neuron
-    (``(1, n)``) are applied as one matrix-vector product, never broadcast to ``(k, n)``."""
-    if W.shape[0] == 1:
-        return lambda v: v @ W[0]
-    return lambda v: jnp.sum(W * v, axis=1)
 
 
 @eqx.filter_jit
@@ -126,7 +126,7 @@ def summary_statistics(
 
     dev = deviance(eta, mu)
     pearson = wsum((Y - mu) ** 2 / family.variance(mu))
-    b0 = _null_intercepts(Xt, Y, W, OFF, family, fit_intercept, has_offset)
+    b0 = _null_intercepts(Y, W, OFF, family, fit_intercept, has_offset)
     eta0 = jnp.broadcast_to(OFF + b0[:, None], eta.shape)
     mu0 = family.link.inverse(eta0)
     null_dev = deviance(eta0, mu0)
@@ -134,12 +134,13 @@ def summary_statistics(
     w_axis, Wv = (0, W) if W.shape[0] == k else (None, W[0])
     scale = jax.vmap(family.r_scale, in_axes=(0, w_axis))(dev, Wv)
     null_scale = jax.vmap(family.r_scale, in_axes=(0, w_axis))(null_dev, Wv)
-    saturated = family.saturated_loglik(Y, W)
+    saturated = family.saturated_loglik_terms(Y)
     if saturated is None:
         loglik_of = jax.vmap(family.log_likelihood, in_axes=(0, 0, w_axis, 0))
         loglik = loglik_of(Y, mu, Wv, scale)
         null_loglik = loglik_of(Y, mu0, Wv, null_scale)
     else:
+        saturated = wsum(saturated)
         loglik, null_loglik = saturated - dev / 2, saturated - null_dev / 2
     sum_w = jnp.broadcast_to(jnp.sum(W, axis=1), (k,))
     out = dict(
