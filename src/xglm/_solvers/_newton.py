@@ -358,11 +358,11 @@ def newton_population(
             D = per_neuron(solve_factored, *fac, c) - T
         else:
             D = nonsmooth_candidates(T, c, A) - T
-        g = L2 * T - S  # the gradient of the smooth objective
         if accelerate:
             # chord steps are preconditioned nonlinear conjugate-gradient steps
             # (Polak-Ribiere+); the last factorisation is the preconditioner
             g_prev, zg_prev, D_prev = cg
+            g = L2 * T - S  # the gradient of the smooth objective
             beta = jnp.maximum(0.0, -jnp.sum(D * (g - g_prev), axis=1) / zg_prev)
             beta = jnp.where(need | direct | ~jnp.isfinite(beta), 0.0, beta)
             D_cg = D + beta[:, None] * D_prev
@@ -390,18 +390,18 @@ def newton_population(
         done = done | at_solution
         iters = iters + (~done).astype(iters.dtype)
         D = jnp.where(done[:, None], 0.0, D)
-        head = (T, F, eta_T, S, A, fac, it, done, conv, prev_change, need, iters, cg)
+        carry = (T, F, eta_T, S, A, fac, it, done, conv, prev_change, need, iters, cg)
 
         def skip():
-            return (*head[:6], it + 1, *head[7:10], jnp.zeros_like(need), *head[11:])
+            no_refresh = jnp.zeros_like(need)
+            return (T, F, eta_T, S, A, fac, it + 1, done, conv, prev_change, no_refresh, iters, cg)
 
-        def step():
-            return _step(head, D, step0)
+        return lax.cond(jnp.all(done), skip, lambda: take_step(carry, D, step0))
 
-        return lax.cond(jnp.all(done), skip, step)
-
-    def _step(head, D, step0):
-        T, F, eta_T, S, A, fac, it, done, conv, prev_change, need, iters, cg = head
+    def take_step(carry, D, step0):
+        """The step along ``D`` from the model's step length ``step0``: one pass for
+        the direction's image, the line search, one pass for the new gradient."""
+        T, F, eta_T, S, A, fac, it, done, conv, prev_change, need, iters, cg = carry
         slack = jnp.where(
             jnp.isfinite(F), 50 * jnp.finfo(dtype).eps * (jnp.abs(F) + loss_scale), 0.0
         )
