@@ -390,18 +390,25 @@ def newton_population(
         done = done | at_solution
         iters = iters + (~done).astype(iters.dtype)
         D = jnp.where(done[:, None], 0.0, D)
-        carry = (T, F, eta_T, S, A, fac, it, done, conv, prev_change, need, iters, cg)
+        # Only the step's own results pass through the conditional: XLA then still sees
+        # what the loop leaves unchanged (the information of a Gaussian fit with the
+        # identity link, and what is computed from it, is hoisted out of the loop).
+        state = (T, F, eta_T, S, done, conv, prev_change, need)
 
         def skip():
-            no_refresh = jnp.zeros_like(need)
-            return (T, F, eta_T, S, A, fac, it + 1, done, conv, prev_change, no_refresh, iters, cg)
+            return (T, F, eta_T, S, done, conv, prev_change, jnp.zeros_like(need))
 
-        return lax.cond(jnp.all(done), skip, lambda: take_step(carry, D, step0))
+        T, F, eta_T, S, done, conv, change, need_next = lax.cond(
+            jnp.all(done), skip, lambda: take_step(state, it, D, step0)
+        )
+        if constant_info:
+            need_next = jnp.zeros_like(need)
+        return (T, F, eta_T, S, A, fac, it + 1, done, conv, change, need_next, iters, cg)
 
-    def take_step(carry, D, step0):
+    def take_step(state, it, D, step0):
         """The step along ``D`` from the model's step length ``step0``: one pass for
         the direction's image, the line search, one pass for the new gradient."""
-        T, F, eta_T, S, A, fac, it, done, conv, prev_change, need, iters, cg = carry
+        T, F, eta_T, S, done, conv, prev_change, need = state
         slack = jnp.where(
             jnp.isfinite(F), 50 * jnp.finfo(dtype).eps * (jnp.abs(F) + loss_scale), 0.0
         )
@@ -460,21 +467,7 @@ def newton_population(
         if constant_info:
             need_next = jnp.zeros_like(need)
         need_next = need_next & ~done
-        return (
-            T_new,
-            F_new,
-            eta_new,
-            S,
-            A,
-            fac,
-            it + 1,
-            done,
-            conv,
-            change,
-            need_next,
-            iters,
-            cg,
-        )
+        return T_new, F_new, eta_new, S, done, conv, change, need_next
 
     def cond(carry):
         it, done = carry[6], carry[7]
