@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._design import Layout, flatten_pytree, split_columns, unflatten
+from ._design import Layout, flatten_pytree, match_names, split_columns, unflatten
 from ._inference import wald_table
 from .errors import XglmError
 
@@ -534,17 +534,14 @@ def feature_mask_array(mask, layout: Layout, k: int, short_names=None) -> np.nda
     elif isinstance(mask, (dict, list, tuple)) and layout.kind in ("pytree", "labelled"):
         if isinstance(mask, dict):
             # keys are leaf names or, for formula terms, their short labels
-            short = short_names or {}
-            matched = {key: key if key in layout.names else short.get(key) for key in mask}
-            missing = [n for n in layout.names if n not in matched.values()]
-            unknown = [key for key in mask if matched[key] is None]
+            matched, unknown, missing, repeated = match_names(mask, layout.names, short_names)
             if missing or unknown:
                 raise XglmError(
                     f"feature_mask: keys {list(mask)} do not match the leaves of X "
                     f"{list(layout.names)} (missing: {missing}, unknown: {unknown}). "
                     "Fix: one entry per leaf, each of shape (n_neurons,)."
                 )
-            if len(set(matched.values())) < len(matched):
+            if repeated:
                 raise XglmError(
                     f"feature_mask: keys {list(mask)} name a leaf twice (a term and its "
                     "short label). Fix: one key per leaf."

@@ -26,7 +26,7 @@ from numbers import Number
 import jax.numpy as jnp
 import numpy as np
 
-from ._design._layout import Layout
+from ._design._layout import Layout, match_names, name_of
 from ._penalties import (
     ElasticNet,
     GroupLasso,
@@ -134,8 +134,7 @@ def _from_dataarray(da, layout: Layout, k, neuron_labels, what, short_names=None
         # full term names, or the short labels of formula terms ("position" for
         # "bs(position, df=5)")
         have = [
-            _match_key(str(v), layout.names, short_names or {}) or str(v)
-            for v in da.coords["term"].values
+            name_of(str(v), layout.names, short_names) or str(v) for v in da.coords["term"].values
         ]
         missing = [n for n in layout.names if n not in have]
         unknown = [n for n in have if n not in layout.names]
@@ -165,12 +164,6 @@ def _from_dataarray(da, layout: Layout, k, neuron_labels, what, short_names=None
             + "."
         )
     return np.array(arr, dtype=float)
-
-
-def _match_key(key, names, short) -> str | None:
-    if key in names:
-        return key
-    return short.get(key)
 
 
 def per_feature(value, layout: Layout, k, what, neuron_labels=None, short_names=None, check=True):
@@ -244,7 +237,7 @@ def _from_tree(value, layout: Layout, k, what, short_names):
     if isinstance(value, dict) and layout.kind == "labelled":
         entries = {}
         for key, v in value.items():
-            name = _match_key(key, layout.names, short_names)
+            name = name_of(key, layout.names, short_names)
             if name is None:
                 raise PenaltyError(
                     f"{what}: unknown term {key!r}; expected keys among "
@@ -385,15 +378,13 @@ def _group_strengths(value, names, k, what, short_names=None) -> np.ndarray:
         )
     if isinstance(value, dict):
         # keys are group names or, for groups that are formula terms, their short labels
-        matched = {str(key): _match_key(str(key), names, short_names or {}) for key in value}
-        unknown = [key for key in value if matched[str(key)] is None]
-        missing = [n for n in names if n not in matched.values()]
+        matched, unknown, missing, repeated = match_names(map(str, value), names, short_names)
         if unknown or missing:
             raise PenaltyError(
                 f"{what}: group keys {list(value)} do not match the groups {names} "
                 f"(missing: {missing}, unknown: {unknown}). Fix: one strength per group."
             )
-        if len(set(matched.values())) < len(matched):
+        if repeated:
             raise PenaltyError(
                 f"{what}: group keys {list(value)} name a group twice (a term and its short "
                 "label). Fix: one key per group."

@@ -9,7 +9,7 @@ and the results module.
 from __future__ import annotations
 
 from ._arrays import Design, Response, check_finite, design_from_arrays, response_from_array
-from ._layout import Layout, flatten_pytree, split_columns, unflatten
+from ._layout import Layout, flatten_pytree, match_names, name_of, split_columns, unflatten
 
 __all__ = [
     "Design",
@@ -21,6 +21,8 @@ __all__ = [
     "flatten_pytree",
     "unflatten",
     "split_columns",
+    "match_names",
+    "name_of",
     "check_finite",
 ]
 

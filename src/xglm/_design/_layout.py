@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Layout", "flatten_pytree", "unflatten"]
+__all__ = ["Layout", "flatten_pytree", "match_names", "name_of", "unflatten"]
 
 
 @dataclass(frozen=True)
@@ -147,3 +147,26 @@ def split_columns(layout: Layout, flat: np.ndarray) -> list[np.ndarray]:
     for sl, shape in zip(layout.slices, layout.shapes):
         out.append(flat[sl].reshape(shape + rest))
     return out
+
+
+def name_of(key, names, short_names) -> str | None:
+    """The name ``key`` denotes: itself when it is one of ``names``, else the name whose
+    short label (of a formula term, ``"position"`` for ``bs(position, df=5)``) it is;
+    ``None`` when neither."""
+    if key in names:
+        return key
+    return (short_names or {}).get(key)
+
+
+def match_names(keys, names, short_names=None):
+    """Match the keys of a user dict to ``names`` (see :func:`name_of`).
+
+    Returns ``(matched, unknown, missing, repeated)``: key -> name (``None`` when
+    unknown), the unknown keys, the names no key denotes, and whether two keys denote
+    the same name (a term and its short label).
+    """
+    matched = {key: name_of(key, names, short_names) for key in keys}
+    unknown = [key for key, name in matched.items() if name is None]
+    missing = [n for n in names if n not in matched.values()]
+    repeated = len(set(matched.values())) < len(matched)
+    return matched, unknown, missing, repeated
