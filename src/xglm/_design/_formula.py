@@ -521,10 +521,11 @@ def prepare_formula(data, y, formula, population, na_action) -> tuple[Design, Re
             yvar = yvar.take(keep)
 
     trials = None
-    if response_source[0] == "expr" and cbind_parts(lhs) is not None:
+    cbind = cbind_parts(lhs) if response_source[0] == "expr" else None
+    if cbind is not None:
         # successes / (successes + failures), with the totals as binomial trials
         counts = []
-        for part in cbind_parts(lhs):
+        for part in cbind:
             C, _, _ = _evaluate(table, lhs_names, f"{part} - 1", None, None, "data")
             if C.shape[1] != 1:
                 raise DesignError(
@@ -539,8 +540,8 @@ def prepare_formula(data, y, formula, population, na_action) -> tuple[Design, Re
                 ">= 0. Fix: check the two columns."
             )
         trials = successes + failures
-        with np.errstate(invalid="ignore", divide="ignore"):
-            yvar = Var(np.where(trials > 0, successes / np.where(trials > 0, trials, 1), 0.0))
+        # no trials means no successes: the proportion is 0 / 1
+        yvar = Var(successes / np.where(trials > 0, trials, 1.0))
     elif response_source[0] == "expr":
         Y, _, _ = _evaluate(table, lhs_names, f"{lhs} - 1", None, None, "data")
         if Y.shape[1] == 1:
