@@ -101,6 +101,15 @@ def _info_from_weights(Xt, wk, mask, fit_intercept):
     return jnp.block([[sb[None, None], hb[None, :]], [hb[:, None], H]])
 
 
+def _map_neurons(fn, args):
+    """``lax.map(fn, args)`` over the leading neuron axis, one neuron at a time (a Gram
+    matrix each: the memory does not grow with the neurons); one neuron is called
+    directly."""
+    if args[0].shape[0] == 1:
+        return fn(tuple(a[0] for a in args))[None]
+    return lax.map(fn, args)
+
+
 def _working_weights(family: Family, eta, w):
     return family.score_terms(jnp.zeros_like(eta), eta, w)[2]
 
@@ -117,9 +126,7 @@ def information(Xt, ETA, Y, W, M, family: Family, fit_intercept: bool):
         eta1, w1, m1 = args
         return _info_from_weights(Xt, _working_weights(family, eta1, w1), m1, fit_intercept)
 
-    if ETA.shape[0] == 1:
-        return one((ETA[0], W[0], M[0]))[None]
-    return lax.map(one, (ETA, W, M))
+    return _map_neurons(one, (ETA, W, M))
 
 
 def _info_stride(n: int, p: int) -> int:
@@ -228,9 +235,7 @@ def newton_population(
 
             return lax.cond(flag, build, lambda: jnp.zeros((q, q), dtype))
 
-        if k == 1:
-            return one((etas[0], Ws[0], M[0], sws[0], need[0]))[None]
-        return lax.map(one, (etas, Ws, M, sws, need))
+        return _map_neurons(one, (etas, Ws, M, sws, need))
 
     def residuals(eta, direct=None):
         """The score residuals ``w (y - mu) mu' / V`` at ``eta``, ``(k, n)``; for the
@@ -464,8 +469,6 @@ def newton_population(
             need_next = ((it < 1) & use_start) | ~ok | (ratio_now > 0.5)
         else:
             need_next = (it < 2) | ~ok | (step < 1.0) | (ratio_now > refresh_ratio)
-        if constant_info:
-            need_next = jnp.zeros_like(need)
         need_next = need_next & ~done
         return T_new, F_new, eta_new, S, done, conv, change, need_next
 
