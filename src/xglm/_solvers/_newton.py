@@ -90,9 +90,11 @@ def row_subsample(A, stride: int):
 
 def _info_from_weights(Xt, wk, mask, fit_intercept):
     """``[1 X]^T diag(wk) [1 X]`` with masked features replaced by unit rows."""
-    Z = Xt * jnp.sqrt(wk)[None, :]
+    # X enters through Z alone, so a subsampled X is read inside Z's fusion, not copied
+    sq = jnp.sqrt(wk)
+    Z = Xt * sq[None, :]
     H = lax.dot_general(Z, Z, (((1,), (1,)), ((), ())))
-    hb = (Xt @ wk) * mask
+    hb = (Z @ sq) * mask
     sb = jnp.sum(wk)
     H = H * mask[:, None] * mask[None, :] + jnp.diag(1.0 - mask)
     if not fit_intercept:
@@ -217,8 +219,11 @@ def newton_population(
         val = loss + pen.value((T[:, 1:] * M).T)
         return jnp.where(jnp.isfinite(val), val, jnp.inf)
 
-    # the information is estimated from every ``stride``-th sample
-    Xs = row_subsample(Xt, stride)
+    # The information is estimated from every ``stride``-th sample. A population copies
+    # the subsample once and shares it (small, cached) between the neurons' Gram
+    # matrices; one neuron reads it from the design at each (rare) refresh, fused into
+    # the weighting, instead of a copy it would mostly not use.
+    Xs_shared = row_subsample(Xt, stride) if k > 1 else None
 
     def info_scaled(eta, need):
         """Scaled information of the neurons flagged in ``need`` (others: zeros)."""
@@ -231,6 +236,7 @@ def newton_population(
 
             def build():
                 wk = _working_weights(family, eta1, w1)
+                Xs = row_subsample(Xt, stride) if Xs_shared is None else Xs_shared
                 return _info_from_weights(Xs, wk, m1, fit_intercept) / s1
 
             return lax.cond(flag, build, lambda: jnp.zeros((q, q), dtype))
