@@ -82,13 +82,15 @@ def test_coef_by_term(one, pop):
 
 def test_summary_index(one, pop):
     s = one.summary()
-    assert s.index.names == ["term", "feature"]
-    assert s.index[0] == ("Intercept", "Intercept")
+    assert s.index.names == ["feature"]
+    assert list(s.index) == ["Intercept"] + list(one.coef_.feature.values)
     assert list(s.columns) == ["coef", "std_err", "z", "p_value", "ci_lower", "ci_upper"]
     np.testing.assert_array_equal(s["coef"].to_numpy()[1:], one.coef_.values)
+    assert s.loc["speed", "coef"] == one.coef_.sel(feature="speed")
+    assert s.loc["Intercept", "std_err"] == np.sqrt(one.cov_params().loc["Intercept", "Intercept"])
     sp = pop.summary()
-    assert sp.index.names == ["neuron", "term", "feature"]
-    assert sp.loc[("b2", "speed", "speed"), "coef"] == pop.coef_.sel(feature="speed", neuron="b2")
+    assert sp.index.names == ["neuron", "feature"]
+    assert sp.loc[("b2", "speed"), "coef"] == pop.coef_.sel(feature="speed", neuron="b2")
     assert list(sp.index.get_level_values("neuron").unique()) == NEURONS
     cov = one.cov_params()
     assert list(cov.index) == ["Intercept"] + list(one.coef_.feature.values)
@@ -114,7 +116,7 @@ def test_linear_term_effect_matches_the_summary(one):
     eff = one.term_effect("speed", grid=[0.0, 1.0])
     beta = float(one.coef_.sel(feature="speed"))
     np.testing.assert_allclose(eff.values, [0.0, beta], rtol=1e-12)
-    row = one.summary().loc[("speed", "speed")]
+    row = one.summary().loc["speed"]
     np.testing.assert_allclose(
         [eff.std_err[1], eff.ci_lower[1], eff.ci_upper[1]],
         [row.std_err, row.ci_lower, row.ci_upper],
@@ -123,7 +125,7 @@ def test_linear_term_effect_matches_the_summary(one):
     assert eff.attrs["scale"] == "link"
     # with the intercept: at speed 0 the effect is the intercept, with its standard error
     both = one.term_effect("speed", grid=[0.0, 1.0], intercept=True)
-    icpt = one.summary().loc[("Intercept", "Intercept")]
+    icpt = one.summary().loc["Intercept"]
     np.testing.assert_allclose([both[0], both.std_err[0]], [icpt.coef, icpt.std_err], rtol=1e-10)
     cov = one.cov_params().loc[["Intercept", "speed"], ["Intercept", "speed"]].to_numpy()
     np.testing.assert_allclose(both.std_err[1] ** 2, cov.sum(), rtol=1e-10)
@@ -162,7 +164,7 @@ def test_population_effect_and_t_band(ds, pop):
     assert eff.dims == ("speed", "neuron")
     table = pop.summary()
     for name in NEURONS:
-        row = table.loc[(name, "speed", "speed")]
+        row = table.loc[(name, "speed")]
         np.testing.assert_allclose(eff.ci_upper.sel(neuron=name, speed=1.0), row.ci_upper)
     # Gaussian: the band uses Student's t with the residual degrees of freedom
     g = xglm.glm(GAUSS, data=ds.sel(neuron="a1"), family="gaussian")

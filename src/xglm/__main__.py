@@ -49,13 +49,14 @@ def main() -> None:
         f"bits/spike={float(model.score(ds, score_type='bits-per-spike')):.3f}"
     )
     with pd.option_context("display.max_rows", 80, "display.width", 120):
-        table = model.summary().reset_index()
+        table = model.summary()
         short = {term: label for label, term in model.design_.extra.get("short_names", {}).items()}
-        table["feature"] = [
+        term_of = dict(zip(model.coef_.feature.values, model.coef_.term.values))
+        table.index = [
             f"{short.get(t, t)}{f[len(t) :]}" if f.startswith(t) else f
-            for t, f in zip(table["term"], table["feature"])
+            for f, t in ((f, term_of.get(f, f)) for f in table.index)
         ]
-        print(table.drop(columns="term").set_index("feature").round(4))
+        print(table.round(4))
         for term, name in (("stimulus", "stimulus filter"), ("spikes", "spike-history filter")):
             effect = model.term_effect(term)
             table = pd.DataFrame(

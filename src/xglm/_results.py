@@ -432,11 +432,9 @@ def cov_out(model):
 
 
 def summary_table(model, level: float = 0.95) -> pd.DataFrame:
-    layout: Layout = model.design_.layout
     k = model._n_neurons
     sl = _active_rows(model)
     feats = _param_labels(model)[sl]
-    terms = (["Intercept"] + list(layout.term_of_feature))[sl]
     dist = "t" if model.family_.estimates_scale else "norm"
     frames = []
     for i in range(k or 1):
@@ -457,19 +455,17 @@ def summary_table(model, level: float = 0.95) -> pd.DataFrame:
             )
         )
     table = pd.concat(frames, ignore_index=True)
-    levels, names = [], []
-    if k is not None:
-        levels.append(np.repeat(np.asarray(_neuron_labels(model), dtype=object), len(feats)))
-        names.append(model.response_.neuron_dim)
-    if layout.kind != "array":
-        levels.append(np.tile(np.asarray(terms, dtype=object), k or 1))
-        names.append("term")
-    levels.append(np.tile(np.asarray(feats, dtype=object), k or 1))
-    names.append("feature")
-    if len(levels) == 1:
-        table.index = pd.Index(levels[0], name="feature")
+    # rows are labelled by parameter (as R's coef(summary(fit)) and statsmodels'
+    # params), so table.loc["x", "coef"] is a number; the term of each feature is the
+    # ``term`` coordinate of coef_
+    feature = np.tile(np.asarray(feats, dtype=object), k or 1)
+    if k is None:
+        table.index = pd.Index(feature, name="feature")
     else:
-        table.index = pd.MultiIndex.from_arrays(levels, names=names)
+        neuron = np.repeat(np.asarray(_neuron_labels(model), dtype=object), len(feats))
+        table.index = pd.MultiIndex.from_arrays(
+            [neuron, feature], names=[model.response_.neuron_dim, "feature"]
+        )
     return table
 
 
