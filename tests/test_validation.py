@@ -234,6 +234,57 @@ def test_negative_binomial_alpha(alpha, expected):
     assert _message(XglmError, lambda: xglm.NegativeBinomial(alpha=alpha)) == expected
 
 
+@pytest.mark.parametrize(
+    "kwargs, expected",
+    [
+        (
+            {"tol": -1},
+            "solver_kwargs['tol']: got -1; expected a finite number > 0. Fix: e.g. "
+            "solver_kwargs={'tol': 1e-8} (smaller is more accurate and slower).",
+        ),
+        (
+            {"tol": "1e-6"},
+            "solver_kwargs['tol']: got '1e-6'; expected a finite number > 0. Fix: e.g. "
+            "solver_kwargs={'tol': 1e-8} (smaller is more accurate and slower).",
+        ),
+        (
+            {"tol": float("nan")},
+            "solver_kwargs['tol']: got nan; expected a finite number > 0. Fix: e.g. "
+            "solver_kwargs={'tol': 1e-8} (smaller is more accurate and slower).",
+        ),
+        (
+            {"maxiter": 0},
+            "solver_kwargs['maxiter']: got 0; expected an integer >= 1. Fix: e.g. "
+            "solver_kwargs={'maxiter': 500}.",
+        ),
+        (
+            {"maxiter": 10.5},
+            "solver_kwargs['maxiter']: got 10.5; expected an integer >= 1. Fix: e.g. "
+            "solver_kwargs={'maxiter': 500}.",
+        ),
+    ],
+)
+def test_solver_option_values(kwargs, expected):
+    assert _message(XglmError, lambda: xglm.GLM(solver_kwargs=kwargs).fit(X, COUNTS)) == expected
+
+
+def test_nested_list_of_numbers():
+    rows = np.asarray(X).tolist()
+    assert _message(DesignError, lambda: xglm.GLM().fit(rows, COUNTS)) == (
+        f"X: got a list of {len(rows)} rows of numbers; a list or tuple X is a pytree of "
+        "predictors, one array per variable whose first axis is the sample axis. Fix: pass "
+        "np.asarray(X) for a (n_samples, n_features) table, or a list of arrays, one per "
+        "variable."
+    )
+
+
+def test_na_action_value():
+    assert _message(XglmError, lambda: xglm.GLM(na_action="omit").fit(X, COUNTS)) == (
+        "na_action: got 'omit'; expected 'raise' or 'drop'. Fix: na_action='drop' to drop "
+        "rows with missing values, 'raise' to be told."
+    )
+
+
 def test_unknown_solver_options():
     msg = _message(XglmError, lambda: xglm.GLM(solver_kwargs={"maxiters": 3}).fit(X, COUNTS))
     assert msg == (

@@ -33,6 +33,26 @@ _DTYPES = {"float64": jnp.float64, "float32": jnp.float32}
 _SOLVER_KWARGS = {"tol", "maxiter"}
 
 
+def _check_solver_kwargs(kwargs: dict) -> None:
+    """``tol`` a finite number > 0, ``maxiter`` an integer >= 1."""
+    if "tol" in kwargs:
+        tol = kwargs["tol"]
+        ok = isinstance(tol, (int, float, np.integer, np.floating)) and not isinstance(tol, bool)
+        if not (ok and np.isfinite(tol) and tol > 0):
+            raise XglmError(
+                f"solver_kwargs['tol']: got {tol!r}; expected a finite number > 0. Fix: "
+                "e.g. solver_kwargs={'tol': 1e-8} (smaller is more accurate and slower)."
+            )
+    if "maxiter" in kwargs:
+        maxiter = kwargs["maxiter"]
+        ok = isinstance(maxiter, (int, np.integer)) and not isinstance(maxiter, bool)
+        if not (ok and maxiter >= 1):
+            raise XglmError(
+                f"solver_kwargs['maxiter']: got {maxiter!r}; expected an integer >= 1. Fix: "
+                "e.g. solver_kwargs={'maxiter': 500}."
+            )
+
+
 class GLM:
     """Generalized linear model for one neuron (or one response).
 
@@ -159,7 +179,10 @@ class GLM:
                 "dtype='float64' (default) or 'float32' for speed."
             )
         if self.na_action not in ("raise", "drop"):
-            raise XglmError(f"na_action: got {self.na_action!r}; expected 'raise' or 'drop'.")
+            raise XglmError(
+                f"na_action: got {self.na_action!r}; expected 'raise' or 'drop'. Fix: "
+                "na_action='drop' to drop rows with missing values, 'raise' to be told."
+            )
         kwargs = dict(self.solver_kwargs or {})
         unknown = set(kwargs) - _SOLVER_KWARGS
         if unknown:
@@ -167,6 +190,7 @@ class GLM:
                 f"solver_kwargs: unknown key(s) {sorted(unknown)}; expected keys among "
                 f"{sorted(_SOLVER_KWARGS)}. Fix: e.g. solver_kwargs={{'tol': 1e-8, 'maxiter': 500}}."
             )
+        _check_solver_kwargs(kwargs)
         return family, reg, kwargs
 
     def _feature_mask(self, design: Design, k) -> np.ndarray:

@@ -108,6 +108,13 @@ def design_from_arrays(X) -> Design:
         leaves, names, structure = flatten_pytree(X)
         arrays = [_to_numpy(leaf, f"X[{name!r}]") for leaf, name in zip(leaves, names)]
         ns = {a.shape[0] if a.ndim else None for a in arrays}
+        if isinstance(X, (list, tuple)) and all(a.ndim == 0 for a in arrays):
+            raise DesignError(
+                f"X: got a {type(X).__name__} of {len(X)} rows of numbers; a list or tuple X "
+                "is a pytree of predictors, one array per variable whose first axis is the "
+                "sample axis. Fix: pass np.asarray(X) for a (n_samples, n_features) table, "
+                "or a list of arrays, one per variable."
+            )
         for a, name in zip(arrays, names):
             if a.ndim == 0:
                 raise DesignError(
