@@ -139,7 +139,8 @@ def test_score_errors(poisson):
         m.score(X, y, score_type="r2")
     assert str(err.value) == (
         "score_type: got 'r2'; expected one of 'log-likelihood', 'deviance', "
-        "'pseudo-r2-McFadden', 'pseudo-r2-Cohen', 'deviance-explained', 'bits-per-spike'."
+        "'pseudo-r2-McFadden', 'pseudo-r2-Cohen', 'deviance-explained', 'bits-per-spike'. "
+        "Fix: pass one of these names."
     )
     with pytest.raises(XglmError, match="null: got 'test'; expected 'train'"):
         m.score(X, y, score_type="bits-per-spike", null="test")

@@ -410,7 +410,8 @@ def test_predict_type_and_features():
     m = xglm.GLM().fit(X3, COUNTS)
     msg = _message(XglmError, lambda: m.predict(X3, type="mean"))
     assert msg == (
-        "type: got 'mean'; expected 'response' (the mean) or 'link' (the linear predictor)."
+        "type: got 'mean'; expected 'response' (the mean) or 'link' (the linear predictor). "
+        "Fix: type='link' for the linear predictor, the default for the mean."
     )
     with pytest.raises(DesignError):
         m.predict(X3[:, :2])

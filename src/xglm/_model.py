@@ -614,7 +614,8 @@ class GLM:
         if type not in ("response", "link"):
             raise XglmError(
                 f"type: got {type!r}; expected 'response' (the mean) or 'link' (the linear "
-                "predictor)."
+                "predictor). Fix: type='link' for the linear predictor, the default for the "
+                "mean."
             )
         design, eta = self._linear_predictor(X, offset)
         out = eta if type == "link" else np.asarray(self.family_.link.inverse(jnp.asarray(eta)))

@@ -147,7 +147,8 @@ def score_model(model, X, y, sample_weight, offset, score_type, null="train"):
     model._check_fitted("score")
     if score_type not in SCORE_TYPES:
         raise XglmError(
-            f"score_type: got {score_type!r}; expected one of {', '.join(map(repr, SCORE_TYPES))}."
+            f"score_type: got {score_type!r}; expected one of "
+            f"{', '.join(map(repr, SCORE_TYPES))}. Fix: pass one of these names."
         )
     if null not in _NULL_CHOICES:
         raise XglmError(
