@@ -322,7 +322,10 @@ def test_sample_weight_values(bad):
 
 def test_all_zero_weights():
     msg = _message(DesignError, lambda: xglm.GLM().fit(X, COUNTS, sample_weight=np.zeros(N)))
-    assert msg == "sample_weight: all weights are 0; expected some > 0."
+    assert msg == (
+        "sample_weight: all weights are 0; expected some > 0. Fix: give the samples to fit "
+        "a weight > 0 (0 excludes a sample)."
+    )
 
 
 @pytest.mark.parametrize("shape", [(N - 1,), (N, 2)])
@@ -403,7 +406,10 @@ def test_not_fitted(what):
             attr(X) if what == "predict" else attr()
 
     msg = _message(NotFittedError, use)
-    assert msg == f"GLM is not fitted yet; call fit before using {what}."
+    assert msg == (
+        f"GLM is not fitted yet; expected a fitted model before using {what}. Fix: call "
+        "fit(...) first."
+    )
 
 
 def test_predict_type_and_features():

@@ -40,7 +40,8 @@ def _check_models(models, what):
         if not isinstance(m, GLM):
             raise XglmError(
                 f"{what}: argument {i + 1} is a {type(m).__name__}; expected a fitted "
-                "xglm.GLM or xglm.PopulationGLM."
+                "xglm.GLM or xglm.PopulationGLM. Fix: pass only fitted models, e.g. "
+                f"{what}(small, big)."
             )
         m._check_fitted(what)
     kinds = {type(m)._population for m in models}
@@ -53,7 +54,7 @@ def _check_models(models, what):
     if len(ks) > 1:
         raise XglmError(
             f"{what}: the models have different numbers of neurons {sorted(ks)}; expected "
-            "fits of the same responses."
+            "fits of the same responses. Fix: fit every model to the same y."
         )
     return list(models)
 
@@ -67,7 +68,8 @@ def _model_names(models, names, what):
     names = list(names)
     if len(names) != len(models) or len(set(names)) != len(names):
         raise XglmError(
-            f"names: got {names!r}; expected {len(models)} distinct names, one per model."
+            f"names: got {names!r}; expected {len(models)} distinct names, one per model. "
+            "Fix: pass one unique name per model, or names=None."
         )
     return names
 

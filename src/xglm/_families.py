@@ -49,7 +49,10 @@ class Family(eqx.Module):
 
     def __check_init__(self):
         if not isinstance(self.link, Link):
-            raise XglmError(f"link: got {self.link!r}; expected an xglm link object or name.")
+            raise XglmError(
+                f"link: got {self.link!r}; expected an xglm link object or name. Fix: pass a "
+                "supported link name, e.g. link='log'."
+            )
 
     # --- to be provided by subclasses -----------------------------------------
     def variance(self, mu):  # pragma: no cover - abstract

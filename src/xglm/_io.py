@@ -284,7 +284,11 @@ def _parse_term(text: str, terms=None):
     for t in Formula(text, _ordering="none"):
         if repr(t) == text:
             return t
-    raise FileFormatError(f"xglm_metadata: cannot rebuild the formula term {text!r}.")
+    raise FileFormatError(
+        f"xglm_metadata: cannot rebuild the formula term {text!r}; expected a term that this "
+        "formulaic version parses back. Fix: load the file with the xglm version that wrote "
+        "it (see its xglm_version attribute), or save the model again."
+    )
 
 
 # ============================================================================ decoding
@@ -293,9 +297,14 @@ def _decode(obj):
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if isinstance(obj, list):  # pragma: no cover - lists are always tagged
-        raise FileFormatError("xglm_metadata: found an untagged list; the file is corrupt.")
+        raise FileFormatError(
+            "xglm_metadata: found an untagged list; the file is corrupt. Fix: save the model again."
+        )
     if not isinstance(obj, dict) or len(obj) == 0:
-        raise FileFormatError(f"xglm_metadata: unexpected entry {obj!r}; the file is corrupt.")
+        raise FileFormatError(
+            f"xglm_metadata: unexpected entry {obj!r}; the file is corrupt. Fix: save the "
+            "model again."
+        )
     tag = next(iter(obj))
     body = obj[tag]
     if tag == "__npscalar__":
@@ -320,7 +329,11 @@ def _decode(obj):
     if tag == "__xglm_object__":
         cls = _allowed_classes().get(body)
         if cls is None:
-            raise FileFormatError(f"xglm_metadata: unknown xglm class {body!r}.")
+            raise FileFormatError(
+                f"xglm_metadata: unknown xglm class {body!r}; expected a family, link or "
+                "regularizer of this xglm. Fix: load the file with the xglm version that "
+                "wrote it (see its xglm_version attribute)."
+            )
         fields = {k: _decode(v) for k, v in obj["fields"].items()}
         return cls(**fields)
     if tag == "__dataarray__":
@@ -345,12 +358,20 @@ def _decode(obj):
     if tag == "__xglm_dataclass__":
         module, _, qualname = body.partition(":")
         if not module.startswith("xglm."):
-            raise FileFormatError(f"xglm_metadata: refusing to build {body!r}.")
+            raise FileFormatError(
+                f"xglm_metadata: refusing to build {body!r}; expected a class of the xglm "
+                "package (the file was not written by model.save() or was altered). Fix: "
+                "load only files written by model.save(), or save the model again."
+            )
         target = importlib.import_module(module)
         for part in qualname.split("."):
             target = getattr(target, part, None)
         if not (isinstance(target, type) and dataclasses.is_dataclass(target)):
-            raise FileFormatError(f"xglm_metadata: unknown xglm class {body!r}.")
+            raise FileFormatError(
+                f"xglm_metadata: unknown xglm class {body!r}; expected a dataclass of this "
+                "xglm. Fix: load the file with the xglm version that wrote it (see its "
+                "xglm_version attribute)."
+            )
         return target(**{k: _decode(v) for k, v in obj["fields"].items()})
     if tag == "__formulaic_term__":
         return _parse_term(body)
@@ -359,9 +380,16 @@ def _decode(obj):
     if tag == "__formulaic_object__":
         cls = _formulaic_classes().get(body)
         if cls is None:
-            raise FileFormatError(f"xglm_metadata: unknown formulaic class {body!r}.")
+            raise FileFormatError(
+                f"xglm_metadata: unknown formulaic class {body!r}; expected a class of the "
+                "installed formulaic. Fix: load the file with the xglm and formulaic versions "
+                "that wrote it, or save the model again."
+            )
         return cls(**{k: _decode(v) for k, v in obj["fields"].items()})
-    raise FileFormatError(f"xglm_metadata: unknown tag {tag!r}; the file is corrupt.")
+    raise FileFormatError(
+        f"xglm_metadata: unknown tag {tag!r}; the file is corrupt. Fix: load only files "
+        "written by model.save(), or save the model again."
+    )
 
 
 def _decode_array(obj):
@@ -553,7 +581,9 @@ def _model_from_payload(meta: dict, arrays: dict):
     cls = {"GLM": _model.GLM, "PopulationGLM": _model.PopulationGLM}.get(meta["estimator"])
     if cls is None:
         raise FileFormatError(
-            f"estimator: the file holds a {meta['estimator']!r}; expected 'GLM' or 'PopulationGLM'."
+            f"estimator: the file holds a {meta['estimator']!r}; expected 'GLM' or "
+            "'PopulationGLM'. Fix: load it with the xglm version that wrote it (see the file's "
+            "xglm_version attribute)."
         )
     params = _decode(meta["params"])
     unknown = set(params) - set(cls._get_param_names())

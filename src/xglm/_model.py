@@ -136,7 +136,10 @@ class GLM:
         valid = self._get_param_names()
         for key, value in params.items():
             if key not in valid:
-                raise XglmError(f"set_params: unknown parameter {key!r}; expected one of {valid}.")
+                raise XglmError(
+                    f"set_params: unknown parameter {key!r}; expected one of {valid}. Fix: "
+                    "use one of these names (see get_params())."
+                )
             setattr(self, key, value)
         return self
 
@@ -350,7 +353,10 @@ class GLM:
                     "weights >= 0. Fix: use 0 to exclude a sample."
                 )
             if not np.any(w > 0):
-                raise DesignError("sample_weight: all weights are 0; expected some > 0.")
+                raise DesignError(
+                    "sample_weight: all weights are 0; expected some > 0. Fix: give the "
+                    "samples to fit a weight > 0 (0 excludes a sample)."
+                )
         # a population shares the weights: (n, 1) broadcasts against y (n, k)
         return w if k is None else w[:, None]
 
@@ -567,7 +573,10 @@ class GLM:
             self._cov_value = value
             self._cov_pending = None
         if value is None:
-            raise NotFittedError(f"{type(self).__name__} has no covariance yet; call fit first.")
+            raise NotFittedError(
+                f"{type(self).__name__} has no covariance yet; expected a fitted model. "
+                "Fix: call fit(...) first."
+            )
         return value
 
     @_cov.setter
@@ -579,7 +588,8 @@ class GLM:
     def _check_fitted(self, what="this method"):
         if not hasattr(self, "_coef_flat"):
             raise NotFittedError(
-                f"{type(self).__name__} is not fitted yet; call fit before using {what}."
+                f"{type(self).__name__} is not fitted yet; expected a fitted model before "
+                f"using {what}. Fix: call fit(...) first."
             )
 
     @property

@@ -113,7 +113,10 @@ def _term_key(model, term) -> tuple[str, str]:
     if layout.kind != "labelled":
         if term in layout.names:
             return term, term
-        raise XglmError(f"term: got {term!r}; expected one of the leaves {list(layout.names)}.")
+        raise XglmError(
+            f"term: got {term!r}; expected one of the leaves {list(layout.names)}. Fix: use "
+            "one of these names."
+        )
     reverse = {v: k for k, v in short.items()}
     if term in layout.names:
         return term, reverse.get(term, term)
@@ -319,7 +322,10 @@ def _effect_basis(model, name, key, grid):
         missing_cols = [c for c in labels if c not in mm.columns]
         if missing_cols:
             raise XglmError(
-                f"term {name!r}: could not rebuild its columns {missing_cols} on the grid."
+                f"term {name!r}: could not rebuild its columns {missing_cols} on the grid; "
+                "expected the fitted columns. Fix: pass grid values of the same kind as the "
+                "fitted data (numbers for numeric variables, fitted levels for categorical "
+                "ones)."
             )
         B = mm[labels].to_numpy(dtype=float)
         return B, dims, shape, coords
@@ -349,7 +355,10 @@ def term_effect(model, term, grid=None, level: float = 0.95, intercept: bool = F
     import xarray as xr
 
     if not 0 < level < 1:
-        raise XglmError(f"level: got {level!r}; expected a number in (0, 1), e.g. 0.95.")
+        raise XglmError(
+            f"level: got {level!r}; expected a number in (0, 1), e.g. 0.95. Fix: pass the "
+            "confidence level as a fraction, e.g. level=0.95 for 95%."
+        )
     name, key = _term_key(model, term)
     layout: Layout = model.design_.layout
     sl = layout.slices[layout.names.index(name)]
@@ -500,7 +509,8 @@ def flatten_coef(coef, layout: Layout, k, what="coef") -> np.ndarray:
         arr = np.asarray(coef, dtype=float)
     except (TypeError, ValueError) as exc:
         raise XglmError(
-            f"{what}: got {type(coef).__name__}; expected an array of shape {shape}."
+            f"{what}: got {type(coef).__name__}; expected an array of shape {shape}. Fix: "
+            "pass numbers with the shape of coef_."
         ) from exc
     if arr.shape != shape:
         raise XglmError(
@@ -519,7 +529,8 @@ def feature_mask_array(mask, layout: Layout, k: int, short_names=None) -> np.nda
         if "neuron" not in mask.dims or len(mask.dims) != 2:
             raise XglmError(
                 f"feature_mask: got a DataArray with dims {mask.dims}; expected "
-                "('feature' or 'term', 'neuron')."
+                "('feature' or 'term', 'neuron'). Fix: give it exactly two dims, 'neuron' and "
+                "'feature' (or 'term'), e.g. with .rename() or .squeeze()."
             )
         other = [d for d in mask.dims if d != "neuron"][0]
         if other == "term":

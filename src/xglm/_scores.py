@@ -153,7 +153,8 @@ def score_model(model, X, y, sample_weight, offset, score_type, null="train"):
     if null not in _NULL_CHOICES:
         raise XglmError(
             f"null: got {null!r}; expected 'train' (the intercept-only model of the training "
-            "data, the default) or 'data' (the intercept-only model of the scored data)."
+            "data, the default) or 'data' (the intercept-only model of the scored data). "
+            "Fix: pass null='train' or null='data'."
         )
     design, yv, w, off = _arrays(model, X, y, sample_weight, offset)
     k = model._n_neurons

@@ -481,7 +481,10 @@ def resolve_penalty(
             g_alpha = alpha * np.sqrt(sizes)[:, None]
             has_group = True
         else:  # pragma: no cover - guarded by get_regularizer
-            raise PenaltyError(f"regularizer: unsupported {reg!r}")
+            raise PenaltyError(
+                f"regularizer: unsupported {reg!r}; expected UnRegularized, Ridge, Lasso, "
+                "ElasticNet or GroupLasso. Fix: pass one of these, e.g. regularizer='Ridge'."
+            )
     squeeze = (lambda a: a[:, 0]) if n_neurons is None else (lambda a: a)
     return PenaltyArrays(
         l2=np.asarray(squeeze(l2), dtype=dtype),

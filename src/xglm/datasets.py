@@ -46,14 +46,17 @@ def grasshopper(trial: int = 1, bin_ms: float = 1.0):
             "grasshopper: the data ship with the nitime package. Fix: pip install nitime."
         ) from exc
     if trial not in (1, 2):
-        raise ValueError(f"trial: got {trial!r}; expected 1 or 2.")
+        raise ValueError(f"trial: got {trial!r}; expected 1 or 2. Fix: pass trial=1 or trial=2.")
     folder = os.path.join(os.path.dirname(nitime.__file__), "data")
     stim = np.loadtxt(os.path.join(folder, f"grasshopper_stimulus{trial}.txt"))
     spikes_us = np.loadtxt(os.path.join(folder, f"grasshopper_spike_times{trial}.txt"))
     dt_us = stim[1, 0] - stim[0, 0]
     per_bin = int(round(bin_ms * 1000 / dt_us))
     if per_bin < 1 or abs(per_bin * dt_us - bin_ms * 1000) > 1e-9:
-        raise ValueError(f"bin_ms: got {bin_ms!r}; expected a multiple of {dt_us / 1000:g} ms.")
+        raise ValueError(
+            f"bin_ms: got {bin_ms!r}; expected a multiple of {dt_us / 1000:g} ms. Fix: round "
+            f"it to a multiple, e.g. bin_ms={max(per_bin, 1) * dt_us / 1000:g}."
+        )
     n_bins = stim.shape[0] // per_bin
     values = stim[: n_bins * per_bin, 1].reshape(n_bins, per_bin).mean(axis=1)
     edges = stim[0, 0] + np.arange(n_bins + 1) * per_bin * dt_us

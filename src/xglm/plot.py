@@ -61,7 +61,10 @@ def _split_band(effect):
         est_name = next((n for n in _ESTIMATE if n in effect.data_vars), None)
         if est_name is None:
             if len(effect.data_vars) == 0:
-                raise XglmError("effect: got an empty Dataset; expected an estimate variable.")
+                raise XglmError(
+                    "effect: got an empty Dataset; expected an estimate variable. Fix: pass "
+                    "model.term_effect(term), or a Dataset with an 'estimate' variable."
+                )
             est_name = next(iter(effect.data_vars))
         est = effect[est_name]
         lo = next((effect[n] for n in _LOWER if n in effect.data_vars), None)
@@ -83,7 +86,7 @@ def _split_band(effect):
         if pick["estimate"] is None:
             raise XglmError(
                 f"effect: the 'bound' dimension has labels {labels}; expected 'estimate', "
-                "'lower' and 'upper'."
+                "'lower' and 'upper'. Fix: relabel the 'bound' coordinate with these names."
             )
         est = pick["estimate"].assign_attrs(effect.attrs)
         est.name = effect.name
@@ -174,7 +177,8 @@ def term_effect(
         if unknown:
             raise XglmError(
                 f"neuron: got {unknown}; expected labels among {labels[:10]}"
-                f"{'...' if len(labels) > 10 else ''}."
+                f"{'...' if len(labels) > 10 else ''}. Fix: pick labels from that coordinate, "
+                "or pass neuron=None for all neurons."
             )
         series = []
         for n in chosen:
@@ -370,7 +374,10 @@ def observed_vs_predicted(
     """
     plt = _plt()
     if kind not in ("time", "scatter"):
-        raise XglmError(f"kind: got {kind!r}; expected 'time' or 'scatter'.")
+        raise XglmError(
+            f"kind: got {kind!r}; expected 'time' or 'scatter'. Fix: pass kind='time' or "
+            "kind='scatter'."
+        )
     obs = _as_dataarray(observed, "observed")
     pred = _as_dataarray(predicted, "predicted", like=obs)
     if obs.shape != pred.shape:
@@ -389,7 +396,10 @@ def observed_vs_predicted(
         chosen = labels[:max_panels] if neuron is None else list(np.atleast_1d(neuron))
         unknown = [n for n in chosen if n not in labels]
         if unknown:
-            raise XglmError(f"neuron: got {unknown}; expected labels among {labels[:10]}.")
+            raise XglmError(
+                f"neuron: got {unknown}; expected labels among {labels[:10]}. Fix: pick "
+                "labels from that coordinate, or pass neuron=None."
+            )
         panels = []
         for n in chosen:
             i = labels.index(n)
@@ -407,7 +417,8 @@ def observed_vs_predicted(
         axes = np.atleast_1d(ax)
         if len(axes) != len(panels):
             raise XglmError(
-                f"ax: got {len(axes)} Axes for {len(panels)} panel(s); expected one per neuron."
+                f"ax: got {len(axes)} Axes for {len(panels)} panel(s); expected one per neuron. "
+                "Fix: pass one Axes per neuron drawn, or ax=None to create them."
             )
     sample_coord = obs[sdim] if sdim in obs.coords else None
     t = np.asarray(sample_coord.values) if sample_coord is not None else np.arange(obs.sizes[sdim])
@@ -443,7 +454,8 @@ def _as_dataarray(values, what, like=None):
     arr = np.asarray(values, dtype=float)
     if arr.ndim not in (1, 2):
         raise XglmError(
-            f"{what}: got shape {arr.shape}; expected (n_samples,) or (n_samples, n_neurons)."
+            f"{what}: got shape {arr.shape}; expected (n_samples,) or (n_samples, n_neurons). "
+            "Fix: pass a 1-D array for one neuron, or a 2-D array with samples first."
         )
     if like is not None and like.shape == arr.shape:
         return xr.DataArray(arr, dims=like.dims, coords=like.coords, name=what)

@@ -104,7 +104,10 @@ def design_from_arrays(X) -> Design:
     """Build a :class:`Design` from a 2-D array or a pytree of arrays."""
     if isinstance(X, (dict, list, tuple)):
         if len(X) == 0:
-            raise DesignError("X: got an empty container; expected at least one array.")
+            raise DesignError(
+                "X: got an empty container; expected at least one array. Fix: pass one "
+                "array per predictor, e.g. {'speed': speed}."
+            )
         leaves, names, structure = flatten_pytree(X)
         arrays = [_to_numpy(leaf, f"X[{name!r}]") for leaf, name in zip(leaves, names)]
         ns = {a.shape[0] if a.ndim else None for a in arrays}
@@ -141,7 +144,10 @@ def design_from_arrays(X) -> Design:
             )
         layout = Layout("array", ("x",), ((mat.shape[1],),), ("leaf",))
     if mat.shape[0] == 0:
-        raise DesignError("X: got 0 samples; expected at least one row.")
+        raise DesignError(
+            "X: got 0 samples; expected at least one row. Fix: pass data with samples, and "
+            "check that any slicing or filtering of X kept some rows."
+        )
     check_finite(mat, "X", layout.feature_labels)
     return Design(np.ascontiguousarray(mat), layout)
 

@@ -93,11 +93,12 @@ def split_formula(formula) -> tuple[str | None, str]:
     if not isinstance(formula, str):
         raise DesignError(
             f"formula: got {type(formula).__name__}; expected a string such as "
-            "'spikes ~ bs(position, df=8) + speed'."
+            "'spikes ~ bs(position, df=8) + speed'. Fix: pass the formula as a str."
         )
     if formula.count("~") > 1:
         raise DesignError(
-            f"formula: got {formula!r} with more than one '~'; expected 'response ~ terms'."
+            f"formula: got {formula!r} with more than one '~'; expected 'response ~ terms'. "
+            "Fix: keep a single '~' between the response and the terms."
         )
     if "~" in formula:
         lhs, rhs = formula.split("~", 1)
@@ -108,7 +109,8 @@ def split_formula(formula) -> tuple[str | None, str]:
     if not rhs:
         raise DesignError(
             f"formula: got {formula!r} with nothing after '~'; expected terms, or '1' for "
-            "an intercept-only model."
+            "an intercept-only model. Fix: add terms after '~', e.g. 'spikes ~ speed' or "
+            "'spikes ~ 1'."
         )
     return lhs, rhs
 
@@ -386,7 +388,11 @@ def _nan_rows(X, off, labels, index, na_action, what):
             "values. Fix: correct those inputs, or pass na_action='drop' to drop the rows."
         )
     if rows.all():
-        raise DesignError(f"{what}: every row has NaN after the formula's transforms ({desc}).")
+        raise DesignError(
+            f"{what}: every row has NaN after the formula's transforms ({desc}); expected "
+            "some rows with finite values. Fix: check the inputs of those columns (e.g. the "
+            "log of negative numbers) or change the transforms."
+        )
     warnings.warn(
         f"na_action='drop': dropped {int(rows.sum())} of {len(rows)} rows where the "
         f"formula's transforms produced NaN ({desc}); their sample labels are kept in "

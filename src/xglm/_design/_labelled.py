@@ -188,11 +188,17 @@ def to_table(data, what="X", relevant=None, preferred_dim=None) -> Table:
     if _is_dataarray(data):
         name = str(data.name) if data.name is not None else "x"
         if data.ndim == 0:
-            raise DesignError(f"{what}: got a 0-dimensional DataArray; expected samples.")
+            raise DesignError(
+                f"{what}: got a 0-dimensional DataArray; expected samples. Fix: pass a "
+                "DataArray with a sample dimension, e.g. one value per time bin."
+            )
         return to_table(data.to_dataset(name=name), what, None, preferred_dim)
     if isinstance(data, dict):
         if not data:
-            raise DesignError(f"{what}: got an empty dict; expected named arrays.")
+            raise DesignError(
+                f"{what}: got an empty dict; expected named arrays. Fix: put at least one "
+                "variable in it, e.g. {'speed': speed}."
+            )
         variables, index = {}, None
         for key, value in data.items():
             name = str(key)
@@ -216,7 +222,8 @@ def to_table(data, what="X", relevant=None, preferred_dim=None) -> Table:
                 if arr.ndim == 0:
                     raise DesignError(
                         f"{what}[{name!r}]: got a scalar; expected an array with one "
-                        "value per sample."
+                        "value per sample. Fix: pass one value per sample, or leave the "
+                        "variable out."
                     )
                 extra = tuple(f"{name}_dim_{i}" for i in range(1, arr.ndim))
                 variables[name] = Var(arr, extra, tuple(None for _ in extra))
@@ -409,7 +416,8 @@ def _response_var(y, table: Table, what="y") -> Var:
         elif y.sizes[dim] != table.n:
             raise DesignError(
                 f"{what}: has {y.sizes[dim]} samples along '{dim}' but X has {table.n}; "
-                "expected the same samples."
+                f"expected the same samples. Fix: pass {what} and X for the same samples, "
+                "e.g. slice both to the same time bins."
             )
         var = _var_from_xarray(y, dim, what)
         var.attrs = {"name": y.name, **var.attrs}
@@ -533,7 +541,8 @@ def _prepare_data(X, y, population, na_action) -> tuple[Design, Response]:
         if not (_is_dataset(X) or isinstance(X, (pd.DataFrame, dict))):
             raise DesignError(
                 f"y: got the name {y!r} but X is a {type(X).__name__}; expected a Dataset, "
-                "DataFrame or dict containing that variable."
+                "DataFrame or dict containing that variable. Fix: pass y's values instead "
+                "of its name, or pass X as a Dataset, DataFrame or dict that holds it."
             )
         names_x = list(X.data_vars) if _is_dataset(X) else list(X.keys())
         if y not in names_x and not (isinstance(X, pd.DataFrame) and y in X.columns):
@@ -622,7 +631,8 @@ def _prepare_data_new(template: Design, X, na_action) -> Design:
     if layout.shapes != template.layout.shapes:
         raise DesignError(
             f"X: the variables have feature shapes {list(layout.shapes)}; expected "
-            f"{list(template.layout.shapes)} as in the fitted data."
+            f"{list(template.layout.shapes)} as in the fitted data. Fix: pass each "
+            "variable with the same feature shape as when fitting."
         )
     _check_finite_labelled(Xmat, layout, "X")
     return Design(

@@ -68,8 +68,12 @@ def register(name: str, func) -> None:
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(
-            f"register: name got {name!r}; expected a valid Python identifier such as 'my_basis'."
+            f"register: name got {name!r}; expected a valid Python identifier such as "
+            "'my_basis'. Fix: use letters, digits and underscores, not starting with a digit."
         )
     if not callable(func):
-        raise TypeError(f"register: func got {type(func).__name__}; expected a callable.")
+        raise TypeError(
+            f"register: func got {type(func).__name__}; expected a callable. Fix: pass the "
+            "function itself, e.g. register('softclip', np.tanh)."
+        )
     FORMULA_FUNCTIONS[name] = func

@@ -54,7 +54,10 @@ def cyclic_bspline_basis(
     (True, True)
     """
     if not isinstance(degree, (int, np.integer)) or degree < 0:
-        raise ValueError(f"cyclic_bs: degree got {degree!r}; expected an integer >= 0.")
+        raise ValueError(
+            f"cyclic_bs: degree got {degree!r}; expected an integer >= 0. Fix: pass a whole "
+            "number, e.g. degree=3 (cubic)."
+        )
     if not isinstance(n_basis, (int, np.integer)) or n_basis < degree + 1:
         raise ValueError(
             f"cyclic_bs: df got {n_basis!r}; expected an integer >= degree + 1 = "
@@ -63,7 +66,8 @@ def cyclic_bspline_basis(
     if not np.isfinite(period) or period <= 0:
         raise ValueError(
             f"cyclic_bs: period got {period!r}; expected a positive number (2*pi for "
-            "radians, 360 for degrees)."
+            "radians, 360 for degrees). Fix: pass the variable's period, e.g. period=360 for "
+            "angles in degrees."
         )
     x = np.asarray(x, dtype=float)
     h = period / n_basis

@@ -50,7 +50,7 @@ def filter_kernel(
         if basis not in _BASES:
             raise ValueError(
                 f"basis got {basis!r}; expected one of {list(_BASES)} or an array of shape "
-                f"({window}, n_basis)."
+                f"({window}, n_basis). Fix: e.g. basis='log' (the default)."
             )
         if basis == "identity":
             return np.arange(start, start + window), np.eye(window)
@@ -66,7 +66,8 @@ def filter_kernel(
     if K.ndim != 2 or K.shape[0] != window:
         raise ValueError(
             f"basis: got an array of shape {K.shape}; expected ({window}, n_basis), one "
-            "row per lag."
+            f"row per lag. Fix: pass a 2-D array with {window} rows (one per lag) and one "
+            "column per basis function, or set window to its number of rows."
         )
     return np.arange(start, start + window), K
 
@@ -76,7 +77,10 @@ def _segments(n: int, by) -> list[tuple[int, int]]:
         return [(0, n)]
     labels = np.asarray(by)
     if labels.shape[0] != n:
-        raise ValueError(f"by: got {labels.shape[0]} labels for {n} samples; expected {n}.")
+        raise ValueError(
+            f"by: got {labels.shape[0]} labels for {n} samples; expected {n}. Fix: pass one "
+            "label per sample, e.g. by=trial with a trial column of the same data."
+        )
     change = np.flatnonzero(labels[1:] != labels[:-1]) + 1
     edges = np.concatenate([[0], change, [n]])
     return list(zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True))
@@ -119,7 +123,9 @@ def _filter_values(x, window, n_basis, basis, width, time_scaling, include_curre
     if values.ndim not in (1, 2):
         raise ValueError(
             f"got an input with {values.ndim} dimensions; expected (time,) or (time, "
-            "n_inputs), e.g. one spike train or a (time, neuron) array for coupling."
+            "n_inputs), e.g. one spike train or a (time, neuron) array for coupling. Fix: "
+            "pass a 1-D series or a 2-D array with time first (reshape extra dimensions into "
+            "columns)."
         )
     n_inputs = 1 if values.ndim == 1 else values.shape[1]
     if "n_inputs" in state and state["n_inputs"] != n_inputs:

@@ -28,7 +28,8 @@ def _check_args(n_basis, kind, width, time_scaling, what):
     if kind not in _KINDS:
         raise ValueError(
             f"{what}: kind got {kind!r}; expected 'linear' (evenly spaced bumps) or 'log' "
-            "(bumps that widen with the value, as for temporal filters)."
+            "(bumps that widen with the value, as for temporal filters). Fix: pass "
+            "kind='linear' or kind='log'."
         )
     if not np.isfinite(width) or width < 1:
         raise ValueError(
@@ -209,11 +210,13 @@ def raised_cosine(
     if not hi > lo:
         raise ValueError(
             f"raised_cosine: the domain [{lo:g}, {hi:g}] is empty; expected a variable "
-            "that takes more than one value, or lower_bound < upper_bound."
+            "that takes more than one value, or lower_bound < upper_bound. Fix: pass explicit "
+            "bounds, e.g. raised_cosine(x, n_basis=6, lower_bound=0, upper_bound=1)."
         )
     if extrapolation not in ("raise", "clip"):
         raise ValueError(
-            f"raised_cosine: extrapolation got {extrapolation!r}; expected 'raise' or 'clip'."
+            f"raised_cosine: extrapolation got {extrapolation!r}; expected 'raise' or 'clip'. "
+            "Fix: pass extrapolation='clip' to clip values to the fitted range."
         )
     outside = (values < lo) | (values > hi)
     if np.any(outside):
@@ -221,7 +224,9 @@ def raised_cosine(
             raise ValueError(
                 f"Some field values extend beyond upper and/or lower bounds: "
                 f"{int(outside.sum())} value(s) outside the fitted range [{lo:g}, {hi:g}] "
-                f"(got min {np.nanmin(values):g}, max {np.nanmax(values):g})."
+                f"(got min {np.nanmin(values):g}, max {np.nanmax(values):g}). Fix: drop those "
+                "values, refit with lower_bound/upper_bound covering them, or pass "
+                "extrapolation='clip'."
             )
         values = np.clip(values, lo, hi)
     B = raised_cosine_basis((values - lo) / (hi - lo), n_basis, kind, width, time_scaling)
