@@ -26,7 +26,13 @@ from ._penalties import PenaltyArrays
 from ._solvers import TRACE_COUNT
 from ._solvers._newton import information, x_dot
 
-__all__ = ["fit_statistics", "information_of", "wald_table", "collinear_columns"]
+__all__ = [
+    "fit_statistics",
+    "information_of",
+    "wald_table",
+    "collinear_columns",
+    "conditioning",
+]
 
 
 def _weighted_sums(W):
@@ -231,6 +237,21 @@ def collinear_columns(info: np.ndarray, active: np.ndarray, labels: list[str]) -
         if members and members not in out:
             out.append(members)
     return out
+
+
+def conditioning(info: np.ndarray, active: np.ndarray, l2_full: np.ndarray, sum_w: float):
+    """Smallest over largest eigenvalue of the Jacobi-scaled active block of
+    ``info + sum_w * diag(l2)``: 1 for orthogonal columns, 0 for dependent ones. The
+    Newton solver's coefficients are accurate to about ``eps`` over this ratio."""
+    idx = np.flatnonzero(active)
+    if idx.size == 0:
+        return 1.0
+    sub = info[np.ix_(idx, idx)] + sum_w * np.diag(l2_full[idx])
+    d = np.sqrt(np.clip(np.diag(sub), 0, None))
+    if np.any(d <= 1e-300) or not np.all(np.isfinite(sub)):
+        return 0.0
+    ev = np.linalg.eigvalsh(sub / np.outer(d, d))
+    return float(max(ev[0], 0.0) / ev[-1])
 
 
 def wald_table(coef, se, dist: str, dof: float, level: float = 0.95):

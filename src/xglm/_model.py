@@ -19,11 +19,18 @@ from ._design import Design, prepare, prepare_new
 from ._design._labelled import check_intercept
 from ._device import feature_major
 from ._families import NegativeBinomial, get_family
-from ._inference import collinear_columns, covariance, fit_statistics, information_of
+from ._inference import (
+    collinear_columns,
+    conditioning,
+    covariance,
+    fit_statistics,
+    information_of,
+)
 from ._negbin import theta_ml
 from ._penalties import get_regularizer
 from ._scores import score_model
 from ._solvers import fit_arrays, resolve_solver
+from ._solvers._qr import qr_irls
 from ._strength import resolve_penalty
 from .errors import ConvergenceWarning, DesignError, NotFittedError, RankDeficientError, XglmError
 
@@ -31,6 +38,9 @@ __all__ = ["GLM", "PopulationGLM"]
 
 _DTYPES = {"float64": jnp.float64, "float32": jnp.float32}
 _SOLVER_KWARGS = {"tol", "maxiter"}
+# below this conditioning of the (penalized) information matrix a fit is refined by the
+# QR-based IRLS: the Newton solver's coefficients are accurate to about eps over it
+QR_CONDITIONING = 1e-8
 
 
 def _check_solver_kwargs(kwargs: dict) -> None:
@@ -299,15 +309,6 @@ class GLM:
                 "the predictors, add a Ridge penalty, or try solver='irls' with a larger "
                 "solver_kwargs['maxiter']."
             )
-        if not np.all(converged):
-            which = "" if k is None else f" for {int((~converged).sum())} of {k} neurons"
-            warnings.warn(
-                f"The {solver!r} solver did not converge{which} within maxiter="
-                f"{maxiter} iterations. Fix: raise solver_kwargs['maxiter'], loosen "
-                "solver_kwargs['tol'], standardise the predictors, or add a penalty.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
         self.family_ = family
         self.regularizer_ = reg
         self.solver_ = solver
@@ -319,7 +320,17 @@ class GLM:
         self._intercept = intercept if self.fit_intercept else np.zeros_like(intercept)
         self.n_iter_ = _scalar_or(np.asarray(out.n_iter), k)
         self.converged_ = _scalar_or(converged, k)
-        self._compute_statistics(design, yv, w, off, mask, family, penalty, k, args=args)
+        self._compute_statistics(design, yv, w, off, mask, family, penalty, k, args, tol)
+        converged = np.atleast_1d(self.converged_)
+        if not np.all(converged):
+            which = "" if k is None else f" for {int((~converged).sum())} of {k} neurons"
+            warnings.warn(
+                f"The {solver!r} solver did not converge{which} within maxiter="
+                f"{maxiter} iterations. Fix: raise solver_kwargs['maxiter'], loosen "
+                "solver_kwargs['tol'], standardise the predictors, or add a penalty.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         return self
 
     def _weights(self, sample_weight, n, k, design, response=None, family=None):
@@ -441,6 +452,58 @@ class GLM:
         self._alpha_estimated = True
         return out, fam
 
+    def _refine_ill_conditioned(self, st, design, y, w, off, mask, family, l2, k, tol):
+        """Refit with R's QR-based IRLS (:func:`xglm._solvers._qr.qr_irls`) every neuron
+        whose penalized information matrix is too ill-conditioned for the Newton
+        solver's accuracy (``conditioning`` below ``QR_CONDITIONING``), starting from the
+        Newton solution; raise :class:`RankDeficientError` naming the columns that are
+        linearly dependent. Returns ``{neuron: unscaled covariance of its active
+        parameters}`` from the QR factor; updates the coefficients, ``n_iter_`` and
+        ``converged_`` of the refined neurons."""
+        out = {}
+        labels = ["Intercept"] + list(design.layout.feature_labels)
+        n = design.n_samples
+        icpt = bool(self.fit_intercept)
+        iters, conv = np.atleast_1d(self.n_iter_).copy(), np.atleast_1d(self.converged_).copy()
+        Y = y.reshape(n, -1)
+        W, OFF = (np.broadcast_to(np.reshape(a, (n, -1)), Y.shape) for a in (w, off))
+        for i in range(k or 1):
+            m = mask if k is None else mask[:, i]
+            active = np.concatenate([[icpt], m > 0])
+            l2_full = np.concatenate([[0.0], l2 if k is None else l2[:, i]])
+            sum_w = float(st["sum_w"][i])
+            if conditioning(st["info"][i], active, l2_full, sum_w) >= QR_CONDITIONING:
+                continue
+            Xa = np.column_stack([np.ones(n), np.asarray(design.X, float)])[:, active]
+            coef = self._coef_flat if k is None else self._coef_flat[:, i]
+            t0 = np.concatenate([self._intercept[i : i + 1], coef])[active]
+            fit = qr_irls(Xa, Y[:, i], W[:, i], OFF[:, i], l2_full[active], t0, family, tol)
+            if fit.dependent:
+                groups = collinear_columns(st["info"][i], active, labels)
+                if not groups:
+                    groups = [[labels[j] for j in np.flatnonzero(active)[fit.dependent]]]
+                who = "; ".join(" ~ ".join(g) for g in groups)
+                raise RankDeficientError(
+                    f"X: the design is rank deficient; these columns are linearly "
+                    f"dependent: {who}. Fix: drop one column of each set, or add a "
+                    "Ridge penalty (regularizer='Ridge')."
+                )
+            new = np.zeros(len(active))
+            new[active] = fit.coef
+            self._coef_flat, self._intercept = np.array(self._coef_flat), np.array(self._intercept)
+            if k is None:
+                self._coef_flat = new[1:] * (m > 0)
+            else:
+                self._coef_flat[:, i] = new[1:] * (m > 0)
+            self._intercept[i] = new[0]
+            iters[i] += fit.n_iter
+            conv[i] = fit.converged
+            out[i] = fit.cov
+        if out:
+            self.n_iter_ = _scalar_or(iters, k)
+            self.converged_ = _scalar_or(conv, k)
+        return out
+
     @staticmethod
     def _mu_of(out, args, fam):
         # args["X"] is the design feature-major (p, n)
@@ -448,9 +511,10 @@ class GLM:
         return np.asarray(fam.link.inverse(eta))
 
     # ------------------------------------------------------------------ statistics
-    def _compute_statistics(self, design, y, w, off, mask, family, penalty, k, args=None):
+    def _compute_statistics(self, design, y, w, off, mask, family, penalty, k, args=None, tol=1e-8):
         """R-style statistics in float64; ``args``: the fit's JAX arrays, reused when
-        they are float64."""
+        they are float64. Fits too ill-conditioned for the Newton solver's accuracy are
+        refined first (see :meth:`_refine_ill_conditioned`)."""
         f64 = args is not None and args["X"].dtype == jnp.float64
         X64 = args["X"] if f64 else feature_major(design.X, np.float64)
         coef = self._coef_flat
@@ -468,17 +532,27 @@ class GLM:
             resp = _core_arrays(y, w, off, np.float64)
             arrays = (X64, resp["y"], resp["w"], resp["offset"], np.asarray(mask, float))
         has_offset = bool(np.any(off != 0))
-        st = fit_statistics(
-            *arrays,
-            family,
-            penalty,
-            coef,
-            b,
-            bool(self.fit_intercept),
-            info=eager,
-            has_offset=has_offset,
-        )
-        labels = ["Intercept"] + list(design.layout.feature_labels)
+
+        def statistics(coef, b):
+            return fit_statistics(
+                *arrays,
+                family,
+                penalty,
+                coef,
+                b,
+                bool(self.fit_intercept),
+                info=eager,
+                has_offset=has_offset,
+            )
+
+        st = statistics(coef, b)
+        qr_cov = {}
+        if eager and not sparse:
+            qr_cov = self._refine_ill_conditioned(st, design, y, w, off, mask, family, l2, k, tol)
+            if qr_cov:
+                coef = self._coef_flat
+                b = np.asarray(self._intercept if k is not None else self._intercept[0])
+                st = statistics(coef, b)
         ks = range(k or 1)
         actives, scales, dofs, ranks = [], [], [], []
         extra = family.n_extra_params() + (1 if getattr(self, "_alpha_estimated", False) else 0)
@@ -488,15 +562,6 @@ class GLM:
             active = np.concatenate([[bool(self.fit_intercept)], m > 0])
             if sparse:
                 active[1:] &= c != 0
-            if unpenalized:
-                groups = collinear_columns(st["info"][i], active, labels)
-                if groups:
-                    who = "; ".join(" ~ ".join(g) for g in groups)
-                    raise RankDeficientError(
-                        f"X: the design is rank deficient; these columns are linearly "
-                        f"dependent: {who}. Fix: drop one column of each set, or add a "
-                        "Ridge penalty (regularizer='Ridge')."
-                    )
             rank = int(active.sum())
             dof = float(st["nobs"][i]) - rank
             if family.estimates_scale:
@@ -511,16 +576,16 @@ class GLM:
         sum_w = st["sum_w"]
 
         def build_cov(info):
-            covs = [
-                covariance(
-                    info[i],
-                    actives[i],
-                    np.concatenate([[0.0], l2_all[:, i]]),
-                    float(sum_w[i]),
-                    scales[i],
-                )
-                for i in ks
-            ]
+            covs = []
+            for i in ks:
+                if i in qr_cov:  # from the QR factor (see _refine_ill_conditioned)
+                    cov = np.full((p + 1, p + 1), np.nan)
+                    idx = np.flatnonzero(actives[i])
+                    cov[np.ix_(idx, idx)] = scales[i] * qr_cov[i]
+                else:
+                    l2_full = np.concatenate([[0.0], l2_all[:, i]])
+                    cov = covariance(info[i], actives[i], l2_full, float(sum_w[i]), scales[i])
+                covs.append(cov)
             return covs[0] if k is None else np.stack(covs)
 
         if eager:
