@@ -11,6 +11,7 @@ import pytest
 
 import xglm
 from xglm.errors import (
+    BoundaryWarning,
     ConvergenceWarning,
     DesignError,
     NotFittedError,
@@ -421,3 +422,68 @@ def test_predict_type_and_features():
     )
     with pytest.raises(DesignError):
         m.predict(X3[:, :2])
+
+
+def _fit_warnings(model, X, y):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(X, y)
+    return [(w.category, str(w.message)) for w in caught]
+
+
+def test_separated_outcomes_warn_as_r_does_not_rank_deficient():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 1))
+    caught = _fit_warnings(xglm.GLM(family="bernoulli"), x, (x[:, 0] > 0).astype(float))
+    assert caught == [
+        (
+            BoundaryWarning,
+            "The fitted means reach the boundary of the bernoulli family's support (fitted "
+            "probabilities numerically 0 or 1: the predictors separate the outcomes); the "
+            "maximum-likelihood estimates are infinite there, so those coefficients and "
+            "standard errors are not meaningful. Fix: add a Ridge penalty "
+            "(regularizer='Ridge'), or drop the predictors or neurons concerned.",
+        )
+    ]
+    # with a penalty the estimates exist and nothing is reported
+    m = xglm.GLM(family="bernoulli", regularizer="Ridge", regularizer_strength=0.1)
+    assert _fit_warnings(m, x, (x[:, 0] > 0).astype(float)) == []
+
+
+def test_a_silent_neuron_is_named_and_the_others_are_unaffected():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(400, 2))
+    Y = np.column_stack(
+        [rng.poisson(np.exp(0.3 * X[:, 0])), np.zeros(400), rng.poisson(np.exp(-0.2 * X[:, 1]))]
+    )
+    pop = xglm.PopulationGLM()
+    caught = _fit_warnings(pop, X, Y)
+    assert caught == [
+        (
+            BoundaryWarning,
+            "The fitted means reach the boundary of the poisson family's support for 1 of 3 "
+            "neurons (1) (fitted rates numerically 0: a neuron without spikes, or predictors "
+            "that separate the zero counts); the maximum-likelihood estimates are infinite "
+            "there, so those coefficients and standard errors are not meaningful. Fix: add a "
+            "Ridge penalty (regularizer='Ridge'), or drop the predictors or neurons concerned.",
+        )
+    ]
+    for i in (0, 2):
+        one = xglm.GLM().fit(X, Y[:, i])
+        np.testing.assert_allclose(pop.coef_[:, i], one.coef_, rtol=1e-10)
+        assert pop.converged_[i]
+    # the silent neuron stops at once, at the boundary (its rate is eps), and does not
+    # hold the others' loop to maxiter
+    assert pop.n_iter_[1] == 0 and np.max(pop.n_iter_) < 20
+    np.testing.assert_array_equal(pop.coef_[:, 1], 0.0)
+    assert pop.intercept_[1] == np.log(np.finfo(float).eps)
+
+
+def test_negative_binomial_alpha_needs_a_positive_count():
+    family = xglm.NegativeBinomial(alpha="estimate")
+    msg = _message(ResponseError, lambda: xglm.GLM(family=family).fit(X, np.zeros(len(X))))
+    assert msg == (
+        "y: every counted response is 0; alpha cannot be estimated without a positive count "
+        "(its likelihood is flat in alpha). Fix: pass a fixed alpha, e.g. "
+        "NegativeBinomial(alpha=1.0), or use the Poisson family."
+    )

@@ -126,6 +126,24 @@ class Family(eqx.Module):
         """Parameters beyond the coefficients counted by R's ``logLik`` (dispersion)."""
         return 1 if self.estimates_scale else 0
 
+    def at_boundary(self, mu_min, mu_max) -> bool:
+        """Whether fitted means in ``[mu_min, mu_max]`` reach the boundary of the
+        support numerically, R's ``glm.fit`` test (``10 eps`` from it); only families
+        whose mean is bounded can."""
+        return False
+
+    # what at_boundary found, for the warning
+    boundary_description: ClassVar[str] = ""
+
+    def boundary_response(self, Y, W):
+        """``(k,)`` flags of the neurons whose every counted response (``W > 0``) lies on
+        the boundary of the support, where the intercept-only fit tends to it, and the
+        mean ``(k,)`` the fit stops at (at the boundary by ``at_boundary``'s test). Only
+        families whose mean is bounded have such responses. ``Y``: ``(k, n)``; ``W``:
+        ``(k, n)`` or ``(1, n)``."""
+        k = Y.shape[0]
+        return jnp.zeros((k,), bool), jnp.ones((k,), Y.dtype)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(link={self.link.name!r})"
 
@@ -238,10 +256,31 @@ class Gaussian(Family):
         return mu + jnp.sqrt(scale / w) * jax.random.normal(key, mu.shape, mu.dtype)
 
 
+_EPS = float(np.finfo(np.float64).eps)
+_EPS10 = 10 * _EPS
+
+
+def _all_at(Y, W, value):
+    """Neurons whose every counted response (weight > 0), and there is one, equals
+    ``value``."""
+    counted = jnp.broadcast_to(W > 0, Y.shape)
+    return jnp.all((Y == value) | ~counted, axis=1) & jnp.any(counted, axis=1)
+
+
 class Poisson(Family):
     """Poisson counts; canonical link ``log`` (``softplus`` is common for rates)."""
 
     name = "poisson"
+    boundary_description: ClassVar[str] = (
+        "fitted rates numerically 0: a neuron without spikes, or predictors that separate "
+        "the zero counts"
+    )
+
+    def at_boundary(self, mu_min, mu_max) -> bool:
+        return bool(mu_min < _EPS10)
+
+    def boundary_response(self, Y, W):
+        return _all_at(Y, W, 0.0), jnp.full(Y.shape[:1], _EPS, Y.dtype)
 
     def __init__(self, link: str | Link = "log"):
         self.link = get_link(link)
@@ -287,6 +326,16 @@ class Binomial(Family):
     """
 
     name = "binomial"
+    boundary_description: ClassVar[str] = (
+        "fitted probabilities numerically 0 or 1: the predictors separate the outcomes"
+    )
+
+    def at_boundary(self, mu_min, mu_max) -> bool:
+        return bool(mu_min < _EPS10 or mu_max > 1.0 - _EPS10)
+
+    def boundary_response(self, Y, W):
+        zeros, ones = _all_at(Y, W, 0.0), _all_at(Y, W, 1.0)
+        return zeros | ones, jnp.where(ones, 1.0 - _EPS, _EPS).astype(Y.dtype)
 
     def __init__(self, link: str | Link = "logit"):
         self.link = get_link(link)
@@ -457,6 +506,13 @@ class NegativeBinomial(Family):
 
     name = "negative_binomial"
     alpha: float | jax.Array = 1.0
+    boundary_description: ClassVar[str] = Poisson.boundary_description
+
+    def at_boundary(self, mu_min, mu_max) -> bool:
+        return bool(mu_min < _EPS10)
+
+    def boundary_response(self, Y, W):
+        return _all_at(Y, W, 0.0), jnp.full(Y.shape[:1], _EPS, Y.dtype)
 
     def __init__(self, alpha: float | str = 1.0, link: str | Link = "log"):
         self.link = get_link(link)

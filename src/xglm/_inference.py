@@ -149,7 +149,11 @@ def summary_statistics(
         saturated = wsum(saturated)
         loglik, null_loglik = saturated - dev / 2, saturated - null_dev / 2
     sum_w = jnp.broadcast_to(jnp.sum(W, axis=1), (k,))
+    # the range of the fitted means over the observations that count (boundary check)
+    counts = jnp.broadcast_to(W > 0, mu.shape)
     out = dict(
+        mu_min=jnp.min(jnp.where(counts, mu, jnp.inf), axis=1),
+        mu_max=jnp.max(jnp.where(counts, mu, -jnp.inf), axis=1),
         deviance=dev,
         pearson_chi2=pearson,
         null_deviance=null_dev,

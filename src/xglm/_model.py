@@ -30,9 +30,17 @@ from ._negbin import theta_ml
 from ._penalties import get_regularizer
 from ._scores import score_model
 from ._solvers import fit_arrays, resolve_solver
-from ._solvers._qr import qr_irls
+from ._solvers._qr import dependent_columns, qr_irls
 from ._strength import resolve_penalty
-from .errors import ConvergenceWarning, DesignError, NotFittedError, RankDeficientError, XglmError
+from .errors import (
+    BoundaryWarning,
+    ConvergenceWarning,
+    DesignError,
+    NotFittedError,
+    RankDeficientError,
+    ResponseError,
+    XglmError,
+)
 
 __all__ = ["GLM", "PopulationGLM"]
 
@@ -320,8 +328,24 @@ class GLM:
         self._intercept = intercept if self.fit_intercept else np.zeros_like(intercept)
         self.n_iter_ = _scalar_or(np.asarray(out.n_iter), k)
         self.converged_ = _scalar_or(converged, k)
-        self._compute_statistics(design, yv, w, off, mask, family, penalty, k, args, tol)
-        converged = np.atleast_1d(self.converged_)
+        boundary = self._compute_statistics(design, yv, w, off, mask, family, penalty, k, args, tol)
+        if np.any(boundary):
+            which = ""
+            if k is not None:
+                names = [str(v) for v in np.asarray(_results._neuron_labels(self))[boundary]]
+                more = ", ..." if len(names) > 10 else ""
+                which = f" for {len(names)} of {k} neurons ({', '.join(names[:10])}{more})"
+            warnings.warn(
+                f"The fitted means reach the boundary of the {family.name} family's "
+                f"support{which} ({family.boundary_description}); the maximum-likelihood "
+                "estimates are infinite there, so those coefficients and standard errors "
+                "are not meaningful. Fix: add a Ridge penalty (regularizer='Ridge'), or "
+                "drop the predictors or neurons concerned.",
+                BoundaryWarning,
+                stacklevel=2,
+            )
+        # a fit on the boundary is reported above, not as a convergence failure
+        converged = np.atleast_1d(self.converged_) | boundary
         if not np.all(converged):
             which = "" if k is None else f" for {int((~converged).sum())} of {k} neurons"
             warnings.warn(
@@ -430,6 +454,12 @@ class GLM:
             )
         y = np.asarray(args["y"])
         w = np.asarray(args["w"])
+        if not np.any(y[w > 0] > 0):
+            raise ResponseError(
+                "y: every counted response is 0; alpha cannot be estimated without a "
+                "positive count (its likelihood is flat in alpha). Fix: pass a fixed alpha, "
+                "e.g. NegativeBinomial(alpha=1.0), or use the Poisson family."
+            )
         fam = NegativeBinomial(alpha=1.0, link=family.link)
         pois = get_family("poisson")
         pois = type(pois)(link=family.link)
@@ -478,6 +508,10 @@ class GLM:
             coef = self._coef_flat if k is None else self._coef_flat[:, i]
             t0 = np.concatenate([self._intercept[i : i + 1], coef])[active]
             fit = qr_irls(Xa, Y[:, i], W[:, i], OFF[:, i], l2_full[active], t0, family, tol)
+            if fit.dependent and not dependent_columns(np.sqrt(W[:, i])[:, None] * Xa):
+                # the design has full rank, the working weights do not: fitted means on
+                # the boundary of the support (reported by the boundary check)
+                continue
             if fit.dependent:
                 groups = collinear_columns(st["info"][i], active, labels)
                 if not groups:
@@ -514,7 +548,8 @@ class GLM:
     def _compute_statistics(self, design, y, w, off, mask, family, penalty, k, args=None, tol=1e-8):
         """R-style statistics in float64; ``args``: the fit's JAX arrays, reused when
         they are float64. Fits too ill-conditioned for the Newton solver's accuracy are
-        refined first (see :meth:`_refine_ill_conditioned`)."""
+        refined first (see :meth:`_refine_ill_conditioned`). Returns, per neuron, whether
+        the fitted means reach the boundary of the family's support."""
         f64 = args is not None and args["X"].dtype == jnp.float64
         X64 = args["X"] if f64 else feature_major(design.X, np.float64)
         coef = self._coef_flat
@@ -628,6 +663,7 @@ class GLM:
         self._null_loglik_scale = _scalar_or(st["null_loglik_scale"].astype(float), k)
         self.aic_ = -2 * self.loglik_ + 2 * npar
         self.bic_ = -2 * self.loglik_ + np.log(self.nobs_) * npar
+        return np.array([family.at_boundary(lo, hi) for lo, hi in zip(st["mu_min"], st["mu_max"])])
 
     @property
     def _cov(self):

@@ -16,6 +16,7 @@ __all__ = [
     "NotFittedError",
     "FileFormatError",
     "DroppedRowsWarning",
+    "BoundaryWarning",
 ]
 
 
@@ -53,3 +54,9 @@ class ConvergenceWarning(UserWarning):
 
 class DroppedRowsWarning(UserWarning):
     """Rows with missing values were dropped because ``na_action="drop"``."""
+
+
+class BoundaryWarning(UserWarning):
+    """Fitted means reached the boundary of the family's support (probabilities
+    numerically 0 or 1, rates numerically 0), as R's ``glm.fit`` warns: the
+    maximum-likelihood estimates are infinite (separated outcomes, a silent neuron)."""

@@ -335,6 +335,18 @@ def newton_population(
         use_start = jnp.full((k,), from_start) | ~jnp.isfinite(F0)
     T0 = jnp.where(use_start[:, None], T_null, T0)
     eta_T0 = jnp.where(use_start[:, None], eta_null, eta0)
+    # A neuron whose every counted response is on the boundary of the support (a silent
+    # neuron; outcomes all 0 or all 1) has no finite estimate: the intercept alone takes
+    # its mean to the boundary, where its fit stops at once (reported after the fit, see
+    # Family.at_boundary) instead of holding the other neurons' loop to maxiter.
+    if fit_intercept:
+        boundary, mu_b = family.boundary_response(Y, W)
+        b_b = family.link.link(mu_b) - jnp.sum(W * OFF, axis=1) / sw
+        T_b = jnp.concatenate([b_b[:, None], jnp.zeros((k, p), dtype)], axis=1)
+        T0 = jnp.where(boundary[:, None], T_b, T0)
+        eta_T0 = jnp.where(boundary[:, None], b_b[:, None] + OFF, eta_T0)
+    else:
+        boundary = jnp.zeros((k,), bool)
     loss_scale = 0.5 * jnp.sum(jnp.abs(W * family.deviance_eta(Y, eta_T0)), axis=1) / sw
     loss_scale = jnp.where(jnp.isfinite(loss_scale), loss_scale, 0.0)
     # the first model is built at the starting means for the neurons that use them:
@@ -490,8 +502,8 @@ def newton_population(
         A0,
         fac0,
         0,
-        jnp.zeros((k,), bool),
-        jnp.zeros((k,), bool),
+        boundary,
+        boundary,
         jnp.full((k,), jnp.inf, dtype),
         jnp.zeros((k,), bool),
         jnp.zeros((k,), jnp.int32),

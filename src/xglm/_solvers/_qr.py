@@ -28,7 +28,7 @@ from scipy import linalg
 
 from .._families import Family
 
-__all__ = ["qr_irls", "QRFit", "RANK_TOL"]
+__all__ = ["qr_irls", "QRFit", "RANK_TOL", "dependent_columns"]
 
 RANK_TOL = 1e-11
 
@@ -65,6 +65,12 @@ def _factor(A):
     d = np.abs(np.diag(R))
     dependent = [int(piv[j]) for j in range(len(d)) if not d[j] > RANK_TOL * d[0]]
     return Q, R, piv, norms, dependent
+
+
+def dependent_columns(A) -> list[int]:
+    """Indices of the columns of ``A`` that are linearly dependent on the others (pivoted
+    QR, unit-norm columns, ``RANK_TOL``)."""
+    return _factor(np.asarray(A, float))[4]
 
 
 def qr_irls(
