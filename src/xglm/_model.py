@@ -524,7 +524,11 @@ class GLM:
                 )
             new = np.zeros(len(active))
             new[active] = fit.coef
-            self._coef_flat, self._intercept = np.array(self._coef_flat), np.array(self._intercept)
+            if not out:  # the solver's arrays may be read-only views
+                self._coef_flat, self._intercept = (
+                    np.array(self._coef_flat),
+                    np.array(self._intercept),
+                )
             if k is None:
                 self._coef_flat = new[1:] * (m > 0)
             else:
