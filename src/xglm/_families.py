@@ -126,23 +126,25 @@ class Family(eqx.Module):
         """Parameters beyond the coefficients counted by R's ``logLik`` (dispersion)."""
         return 1 if self.estimates_scale else 0
 
-    def at_boundary(self, mu_min, mu_max) -> bool:
-        """Whether fitted means in ``[mu_min, mu_max]`` reach the boundary of the
-        support numerically, R's ``glm.fit`` test (``10 eps`` from it); only families
-        whose mean is bounded can."""
-        return False
+    def boundary_distance(self, mu):
+        """Distance of each mean from the boundary of the support, or ``None`` for the
+        families whose mean is unbounded."""
+        return None
+
+    @staticmethod
+    def at_boundary(distance) -> bool:
+        """R's ``glm.fit`` test: a fitted mean within ``10 eps`` of the boundary."""
+        return bool(distance < _EPS10)
 
     # what at_boundary found, for the warning
     boundary_description: ClassVar[str] = ""
 
-    def boundary_response(self, Y, W):
-        """``(k,)`` flags of the neurons whose every counted response (``W > 0``) lies on
-        the boundary of the support, where the intercept-only fit tends to it, and the
-        mean ``(k,)`` the fit stops at (at the boundary by ``at_boundary``'s test). Only
-        families whose mean is bounded have such responses. ``Y``: ``(k, n)``; ``W``:
-        ``(k, n)`` or ``(1, n)``."""
-        k = Y.shape[0]
-        return jnp.zeros((k,), bool), jnp.ones((k,), Y.dtype)
+    def boundary_response(self, ybar):
+        """From the weighted mean responses ``ybar`` ``(k,)``: flags of the neurons whose
+        every counted response lies on the boundary of the support, where the
+        intercept-only fit tends to it, and the mean ``(k,)`` their fit stops at (at the
+        boundary by ``at_boundary``). Only families whose mean is bounded have them."""
+        return jnp.zeros(ybar.shape, bool), jnp.ones_like(ybar)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(link={self.link.name!r})"
@@ -260,13 +262,6 @@ _EPS = float(np.finfo(np.float64).eps)
 _EPS10 = 10 * _EPS
 
 
-def _all_at(Y, W, value):
-    """Neurons whose every counted response (weight > 0), and there is one, equals
-    ``value``."""
-    counted = jnp.broadcast_to(W > 0, Y.shape)
-    return jnp.all((Y == value) | ~counted, axis=1) & jnp.any(counted, axis=1)
-
-
 class Poisson(Family):
     """Poisson counts; canonical link ``log`` (``softplus`` is common for rates)."""
 
@@ -276,11 +271,12 @@ class Poisson(Family):
         "the zero counts"
     )
 
-    def at_boundary(self, mu_min, mu_max) -> bool:
-        return bool(mu_min < _EPS10)
+    def boundary_distance(self, mu):
+        return mu
 
-    def boundary_response(self, Y, W):
-        return _all_at(Y, W, 0.0), jnp.full(Y.shape[:1], _EPS, Y.dtype)
+    def boundary_response(self, ybar):
+        # counts are >= 0: a zero mean is every counted response 0
+        return ybar == 0, jnp.full_like(ybar, _EPS)
 
     def __init__(self, link: str | Link = "log"):
         self.link = get_link(link)
@@ -330,12 +326,13 @@ class Binomial(Family):
         "fitted probabilities numerically 0 or 1: the predictors separate the outcomes"
     )
 
-    def at_boundary(self, mu_min, mu_max) -> bool:
-        return bool(mu_min < _EPS10 or mu_max > 1.0 - _EPS10)
+    def boundary_distance(self, mu):
+        return jnp.minimum(mu, 1.0 - mu)
 
-    def boundary_response(self, Y, W):
-        zeros, ones = _all_at(Y, W, 0.0), _all_at(Y, W, 1.0)
-        return zeros | ones, jnp.where(ones, 1.0 - _EPS, _EPS).astype(Y.dtype)
+    def boundary_response(self, ybar):
+        # proportions are in [0, 1]: a mean of 0 or 1 is every counted response 0 or 1
+        ones = ybar == 1
+        return (ybar == 0) | ones, jnp.where(ones, 1.0 - _EPS, _EPS).astype(ybar.dtype)
 
     def __init__(self, link: str | Link = "logit"):
         self.link = get_link(link)
@@ -508,11 +505,12 @@ class NegativeBinomial(Family):
     alpha: float | jax.Array = 1.0
     boundary_description: ClassVar[str] = Poisson.boundary_description
 
-    def at_boundary(self, mu_min, mu_max) -> bool:
-        return bool(mu_min < _EPS10)
+    def boundary_distance(self, mu):
+        return mu
 
-    def boundary_response(self, Y, W):
-        return _all_at(Y, W, 0.0), jnp.full(Y.shape[:1], _EPS, Y.dtype)
+    def boundary_response(self, ybar):
+        # counts are >= 0: a zero mean is every counted response 0
+        return ybar == 0, jnp.full_like(ybar, _EPS)
 
     def __init__(self, alpha: float | str = 1.0, link: str | Link = "log"):
         self.link = get_link(link)

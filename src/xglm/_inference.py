@@ -149,11 +149,7 @@ def summary_statistics(
         saturated = wsum(saturated)
         loglik, null_loglik = saturated - dev / 2, saturated - null_dev / 2
     sum_w = jnp.broadcast_to(jnp.sum(W, axis=1), (k,))
-    # the range of the fitted means over the observations that count (boundary check)
-    counts = jnp.broadcast_to(W > 0, mu.shape)
     out = dict(
-        mu_min=jnp.min(jnp.where(counts, mu, jnp.inf), axis=1),
-        mu_max=jnp.max(jnp.where(counts, mu, -jnp.inf), axis=1),
         deviance=dev,
         pearson_chi2=pearson,
         null_deviance=null_dev,
@@ -166,6 +162,12 @@ def summary_statistics(
         null_loglik_scale=null_scale,
         objective=0.5 * dev / sum_w + jnp.reshape(penalty.value((coef * mask).T), (-1,)),
     )
+    # the means' closest approach to the boundary of the support, over the observations
+    # that count (Family.at_boundary)
+    distance = family.boundary_distance(mu)
+    if distance is not None:
+        counts = jnp.broadcast_to(W > 0, mu.shape)
+        out["boundary_distance"] = jnp.min(jnp.where(counts, distance, jnp.inf), axis=1)
     if with_info:
         out["info"] = information(Xt, eta, Y, W, M, family, fit_intercept)
     return out

@@ -667,7 +667,10 @@ class GLM:
         self._null_loglik_scale = _scalar_or(st["null_loglik_scale"].astype(float), k)
         self.aic_ = -2 * self.loglik_ + 2 * npar
         self.bic_ = -2 * self.loglik_ + np.log(self.nobs_) * npar
-        return np.array([family.at_boundary(lo, hi) for lo, hi in zip(st["mu_min"], st["mu_max"])])
+        distance = st.get("boundary_distance")
+        if distance is None:
+            return np.zeros(k or 1, bool)
+        return np.array([family.at_boundary(d) for d in distance])
 
     @property
     def _cov(self):

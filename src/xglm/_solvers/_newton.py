@@ -340,7 +340,7 @@ def newton_population(
     # its mean to the boundary, where its fit stops at once (reported after the fit, see
     # Family.at_boundary) instead of holding the other neurons' loop to maxiter.
     if fit_intercept:
-        boundary, mu_b = family.boundary_response(Y, W)
+        boundary, mu_b = family.boundary_response(jnp.sum(W * Y, axis=1) / sw)
         b_b = family.link.link(mu_b) - jnp.sum(W * OFF, axis=1) / sw
         T_b = jnp.concatenate([b_b[:, None], jnp.zeros((k, p), dtype)], axis=1)
         T0 = jnp.where(boundary[:, None], T_b, T0)
