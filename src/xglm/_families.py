@@ -503,14 +503,10 @@ class NegativeBinomial(Family):
 
     name = "negative_binomial"
     alpha: float | jax.Array = 1.0
+    # counts, as Poisson's
     boundary_description: ClassVar[str] = Poisson.boundary_description
-
-    def boundary_distance(self, mu):
-        return mu
-
-    def boundary_response(self, ybar):
-        # counts are >= 0: a zero mean is every counted response 0
-        return ybar == 0, jnp.full_like(ybar, _EPS)
+    boundary_distance = Poisson.boundary_distance
+    boundary_response = Poisson.boundary_response
 
     def __init__(self, alpha: float | str = 1.0, link: str | Link = "log"):
         self.link = get_link(link)

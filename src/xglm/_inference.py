@@ -224,17 +224,21 @@ def information_of(Xt, y, w, offset, mask, family, coef, intercept, fit_intercep
     )
 
 
+def _jacobi_scaled(sub: np.ndarray):
+    """``(m, keep)``: the symmetric ``sub`` scaled to a unit diagonal over ``keep``, the
+    indices of its columns with a positive diagonal."""
+    d = np.sqrt(np.clip(np.diag(sub), 0, None))
+    keep = np.flatnonzero(d > 1e-300)
+    return sub[np.ix_(keep, keep)] / np.outer(d[keep], d[keep]), keep
+
+
 def collinear_columns(info: np.ndarray, active: np.ndarray, labels: list[str]) -> list[list[str]]:
     """Sets of labels of linearly dependent columns of the information matrix."""
     idx = np.flatnonzero(active)
-    sub = info[np.ix_(idx, idx)]
-    d = np.sqrt(np.clip(np.diag(sub), 0, None))
-    zero = d <= 1e-300
-    out = [[labels[idx[j]]] for j in np.flatnonzero(zero)]
-    keep = np.flatnonzero(~zero)
+    m, keep = _jacobi_scaled(info[np.ix_(idx, idx)])
+    out = [[labels[idx[j]]] for j in np.setdiff1d(np.arange(idx.size), keep)]
     if keep.size == 0:
         return out
-    m = sub[np.ix_(keep, keep)] / np.outer(d[keep], d[keep])
     evals, evecs = np.linalg.eigh(m)
     tol = max(evals.max(), 1.0) * 1e-11
     for k in np.flatnonzero(evals < tol):
@@ -253,10 +257,12 @@ def conditioning(info: np.ndarray, active: np.ndarray, l2_full: np.ndarray, sum_
     if idx.size == 0:
         return 1.0
     sub = info[np.ix_(idx, idx)] + sum_w * np.diag(l2_full[idx])
-    d = np.sqrt(np.clip(np.diag(sub), 0, None))
-    if np.any(d <= 1e-300) or not np.all(np.isfinite(sub)):
+    if not np.all(np.isfinite(sub)):
         return 0.0
-    ev = np.linalg.eigvalsh(sub / np.outer(d, d))
+    m, keep = _jacobi_scaled(sub)
+    if keep.size < idx.size:  # a column without information
+        return 0.0
+    ev = np.linalg.eigvalsh(m)
     return float(max(ev[0], 0.0) / ev[-1])
 
 

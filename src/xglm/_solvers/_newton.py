@@ -145,26 +145,23 @@ def _presolve_stride(n: int, p: int) -> int:
     return max(1, n // max(n // PRESOLVE_FRACTION, PRESOLVE_ROWS_PER_PARAM * (p + 1)))
 
 
-def null_starts(Xt, Y, W, OFF, family, fit_intercept):
-    """``(k, p+1)``: zero coefficients, intercept at the link of the weighted mean.
+def null_starts(ybar, off_bar, p, family, fit_intercept):
+    """``(k, p+1)``: zero coefficients, intercept at the link of the weighted mean
+    response ``ybar`` less the weighted mean offset ``off_bar`` (both ``(k,)``).
 
     Without an offset that is the null model's maximum-likelihood fit; a mean on the
     boundary of the support (all zeros, say) takes the family's starting mean instead.
     """
-    k = Y.shape[0]
-    p = Xt.shape[0]
-    sw = jnp.sum(W, axis=1)
+    k = ybar.shape[0]
     if fit_intercept:
-        ybar = jnp.sum(W * Y, axis=1) / sw
         b = family.link.link(ybar)
         b = jnp.where(
             jnp.isfinite(b), b, family.link.link(family.mu_start(ybar, jnp.ones_like(ybar)))
         )
-        b = b - jnp.sum(W * OFF, axis=1) / sw
-        b = jnp.where(jnp.isfinite(b), b, 0.0)
+        b = jnp.where(jnp.isfinite(b - off_bar), b - off_bar, 0.0)
     else:
-        b = jnp.zeros((k,), Xt.dtype)
-    return jnp.concatenate([b[:, None], jnp.zeros((k, p), Xt.dtype)], axis=1)
+        b = jnp.zeros((k,), ybar.dtype)
+    return jnp.concatenate([b[:, None], jnp.zeros((k, p), ybar.dtype)], axis=1)
 
 
 def newton_population(
@@ -304,7 +301,10 @@ def newton_population(
     # coefficients; a neuron whose given start has a non-finite objective (e.g. exp
     # overflow) falls back to the starting means.
     T0 = T0.astype(dtype)
-    T_null = null_starts(Xt, Y, W, OFF, family, fit_intercept)
+    # the weighted mean response and offset of every neuron
+    ybar = jnp.sum(W * Y, axis=1) / sw
+    off_bar = jnp.sum(W * OFF, axis=1) / sw
+    T_null = null_starts(ybar, off_bar, p, family, fit_intercept)
     pre = _presolve_stride(n, p) if from_start else 1
     if pre > 1:
         # the statistical error of the subsample fit is far above any useful tolerance,
@@ -340,8 +340,8 @@ def newton_population(
     # its mean to the boundary, where its fit stops at once (reported after the fit, see
     # Family.at_boundary) instead of holding the other neurons' loop to maxiter.
     if fit_intercept:
-        boundary, mu_b = family.boundary_response(jnp.sum(W * Y, axis=1) / sw)
-        b_b = family.link.link(mu_b) - jnp.sum(W * OFF, axis=1) / sw
+        boundary, mu_b = family.boundary_response(ybar)
+        b_b = family.link.link(mu_b) - off_bar
         T_b = jnp.concatenate([b_b[:, None], jnp.zeros((k, p), dtype)], axis=1)
         T0 = jnp.where(boundary[:, None], T_b, T0)
         eta_T0 = jnp.where(boundary[:, None], b_b[:, None] + OFF, eta_T0)
