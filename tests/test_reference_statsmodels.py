@@ -430,3 +430,14 @@ def test_negative_binomial_estimated_alpha():
                 offset=off,
             ).fit(tol=1e-13, tol_criterion="params")
         np.testing.assert_allclose(model.bse_, fixed.bse, rtol=RTOL_BSE)
+
+
+def test_negative_binomial_refit_with_fixed_alpha_forgets_the_estimate():
+    """A refit of the same estimator with a fixed alpha reports no estimated alpha and
+    counts no extra parameter in the AIC."""
+    X, y, w, offset = simulate("negative_binomial", "log")
+    model = xglm.GLM(family=xglm.NegativeBinomial(alpha="estimate")).fit(X, y)
+    estimated = model.alpha_
+    model.set_params(family=xglm.NegativeBinomial(alpha=estimated)).fit(X, y)
+    assert not hasattr(model, "alpha_")
+    assert model.aic_ == pytest.approx(-2 * model.loglik_ + 2 * 4, rel=1e-14)

@@ -19,7 +19,7 @@ from collections import OrderedDict
 import jax
 import numpy as np
 
-__all__ = ["feature_major"]
+__all__ = ["core_arrays", "feature_major"]
 
 _ALIGN = 64
 
@@ -92,3 +92,14 @@ def feature_major(X, dtype, block: int = 1024) -> jax.Array:
     if out.size == 0:
         return jax.device_put(out)
     return jax.device_put(out, may_alias=True)
+
+
+def core_arrays(y, w, off, dtype) -> dict:
+    """The response, weights and offsets as the core takes them: ``(n,)`` for one
+    neuron; neuron-major for a population, ``(k, n)`` with the shared weights and
+    offsets ``(1, n)``."""
+    if y.ndim == 1:
+        return dict(y=np.asarray(y, dtype), w=np.asarray(w, dtype), offset=np.asarray(off, dtype))
+    return dict(
+        y=feature_major(y, dtype), w=feature_major(w, dtype), offset=feature_major(off, dtype)
+    )

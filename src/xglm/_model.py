@@ -17,28 +17,19 @@ import pandas as pd
 from . import _results
 from ._design import Design, prepare, prepare_new
 from ._design._labelled import check_intercept
-from ._device import feature_major
+from ._device import core_arrays, feature_major
 from ._families import NegativeBinomial, get_family
-from ._inference import (
-    collinear_columns,
-    conditioning,
-    covariance,
-    fit_statistics,
-    information_of,
-)
-from ._negbin import theta_ml
+from ._negbin import fit_alternating
 from ._penalties import get_regularizer
 from ._scores import score_model
 from ._solvers import fit_arrays, resolve_solver
-from ._solvers._qr import dependent_columns, qr_irls
+from ._statistics import model_statistics, scalar_or
 from ._strength import resolve_penalty
 from .errors import (
     BoundaryWarning,
     ConvergenceWarning,
     DesignError,
     NotFittedError,
-    RankDeficientError,
-    ResponseError,
     XglmError,
 )
 
@@ -46,9 +37,6 @@ __all__ = ["GLM", "PopulationGLM"]
 
 _DTYPES = {"float64": jnp.float64, "float32": jnp.float32}
 _SOLVER_KWARGS = {"tol", "maxiter"}
-# below this conditioning of the (penalized) information matrix a fit is refined by the
-# QR-based IRLS: the Newton solver's coefficients are accurate to about eps over it
-QR_CONDITIONING = 1e-8
 
 
 def _check_solver_kwargs(kwargs: dict) -> None:
@@ -278,7 +266,7 @@ class GLM:
         # the core streams the design feature-major (see _device.feature_major)
         args = dict(
             X=feature_major(design.X, dtype),
-            **_core_arrays(yv, w, off, dtype),
+            **core_arrays(yv, w, off, dtype),
             mask=np.asarray(mask, dtype),
         )
 
@@ -303,20 +291,55 @@ class GLM:
                 bool(self.fit_intercept),
             )
 
-        if isinstance(family, NegativeBinomial) and family.estimate_alpha:
-            out, family = self._fit_negbin(run, family, args, beta0, b0, from_start, k)
+        estimate_alpha = isinstance(family, NegativeBinomial) and family.estimate_alpha
+        if estimate_alpha:
+            if k is not None:
+                raise XglmError(
+                    "family: NegativeBinomial(alpha='estimate') is supported for GLM only. "
+                    "Fix: fit each neuron with GLM, or fix alpha for PopulationGLM."
+                )
+            out, family = fit_alternating(
+                run,
+                family,
+                args["X"],
+                args["y"],
+                args["w"],
+                args["offset"],
+                beta0,
+                b0,
+                from_start,
+            )
         else:
             out = run(family, beta0, b0, from_start)
 
         coef = np.asarray(out.coef, float)
         intercept = np.atleast_1d(np.asarray(out.intercept, float))
-        converged = np.asarray(out.converged)
         if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):
             raise XglmError(
                 f"fit: the {solver!r} solver returned non-finite coefficients. Fix: scale "
                 "the predictors, add a Ridge penalty, or try solver='irls' with a larger "
                 "solver_kwargs['maxiter']."
             )
+        if not self.fit_intercept:
+            intercept = np.zeros_like(intercept)
+        st = model_statistics(
+            design,
+            yv,
+            w,
+            off,
+            mask,
+            family,
+            penalty,
+            k,
+            bool(self.fit_intercept),
+            coef,
+            intercept,
+            np.atleast_1d(out.n_iter),
+            np.atleast_1d(out.converged),
+            extra_params=int(estimate_alpha),
+            args=args,
+            tol=tol,
+        )
         self.family_ = family
         self.regularizer_ = reg
         self.solver_ = solver
@@ -324,11 +347,19 @@ class GLM:
         self.design_ = design
         self.response_ = response
         self.feature_mask_ = mask
-        self._coef_flat = coef
-        self._intercept = intercept if self.fit_intercept else np.zeros_like(intercept)
-        self.n_iter_ = _scalar_or(np.asarray(out.n_iter), k)
-        self.converged_ = _scalar_or(converged, k)
-        boundary = self._compute_statistics(design, yv, w, off, mask, family, penalty, k, args, tol)
+        self._coef_flat = st.coef
+        self._intercept = st.intercept
+        self.n_iter_ = scalar_or(st.n_iter, k)
+        self.converged_ = scalar_or(st.converged, k)
+        for name, value in st.attributes.items():
+            setattr(self, name, value)
+        self._cov_value, self._cov_pending = st.cov, st.cov_pending
+        self._alpha_estimated = estimate_alpha
+        if estimate_alpha:
+            self.alpha_ = family.alpha
+        elif "alpha_" in self.__dict__:
+            del self.alpha_
+        boundary = st.boundary
         if np.any(boundary):
             which = ""
             if k is not None:
@@ -345,7 +376,7 @@ class GLM:
                 stacklevel=2,
             )
         # a fit on the boundary is reported above, not as a convergence failure
-        converged = np.atleast_1d(self.converged_) | boundary
+        converged = st.converged | boundary
         if not np.all(converged):
             which = "" if k is None else f" for {int((~converged).sum())} of {k} neurons"
             warnings.warn(
@@ -445,232 +476,6 @@ class GLM:
                 "one intercept per neuron."
             )
         return flat, (b[0] if k is None else b), False
-
-    def _fit_negbin(self, run, family, args, beta0, b0, from_start, k):
-        if k is not None:
-            raise XglmError(
-                "family: NegativeBinomial(alpha='estimate') is supported for GLM only. Fix: "
-                "fit each neuron with GLM, or fix alpha for PopulationGLM."
-            )
-        y = np.asarray(args["y"])
-        w = np.asarray(args["w"])
-        if not np.any(y[w > 0] > 0):
-            raise ResponseError(
-                "y: every counted response is 0; alpha cannot be estimated without a "
-                "positive count (its likelihood is flat in alpha). Fix: pass a fixed alpha, "
-                "e.g. NegativeBinomial(alpha=1.0), or use the Poisson family."
-            )
-        fam = NegativeBinomial(alpha=1.0, link=family.link)
-        pois = get_family("poisson")
-        pois = type(pois)(link=family.link)
-        out = run(pois, beta0, b0, from_start)
-        theta = None
-        for _ in range(50):
-            mu = self._mu_of(out, args, fam)
-            theta, ok = theta_ml(y, mu, w, theta)
-            fam = NegativeBinomial(alpha=jnp.asarray(1.0 / theta), link=family.link)
-            new = run(fam, out.coef, out.intercept, False)
-            delta = float(jnp.max(jnp.abs(new.coef - out.coef))) if new.coef.size else 0.0
-            delta = max(delta, abs(float(new.intercept - out.intercept)))
-            out = new
-            if delta < 1e-10:
-                break
-        mu = self._mu_of(out, args, fam)
-        theta, _ = theta_ml(y, mu, w, theta)
-        fam = NegativeBinomial(alpha=1.0 / theta, link=family.link)
-        self.alpha_ = 1.0 / theta
-        self._alpha_estimated = True
-        return out, fam
-
-    def _refine_ill_conditioned(self, st, design, y, w, off, mask, family, l2, k, tol):
-        """Refit with R's QR-based IRLS (:func:`xglm._solvers._qr.qr_irls`) every neuron
-        whose penalized information matrix is too ill-conditioned for the Newton
-        solver's accuracy (``conditioning`` below ``QR_CONDITIONING``), starting from the
-        Newton solution; raise :class:`RankDeficientError` naming the columns that are
-        linearly dependent. Returns ``{neuron: unscaled covariance of its active
-        parameters}`` from the QR factor; updates the coefficients, ``n_iter_`` and
-        ``converged_`` of the refined neurons."""
-        out = {}
-        labels = ["Intercept"] + list(design.layout.feature_labels)
-        n = design.n_samples
-        icpt = bool(self.fit_intercept)
-        iters, conv = np.atleast_1d(self.n_iter_).copy(), np.atleast_1d(self.converged_).copy()
-        Y = y.reshape(n, -1)
-        W, OFF = (np.broadcast_to(np.reshape(a, (n, -1)), Y.shape) for a in (w, off))
-        for i in range(k or 1):
-            m = mask if k is None else mask[:, i]
-            active = np.concatenate([[icpt], m > 0])
-            l2_full = np.concatenate([[0.0], l2 if k is None else l2[:, i]])
-            sum_w = float(st["sum_w"][i])
-            if conditioning(st["info"][i], active, l2_full, sum_w) >= QR_CONDITIONING:
-                continue
-            Xa = np.column_stack([np.ones(n), np.asarray(design.X, float)])[:, active]
-            coef = self._coef_flat if k is None else self._coef_flat[:, i]
-            t0 = np.concatenate([self._intercept[i : i + 1], coef])[active]
-            fit = qr_irls(Xa, Y[:, i], W[:, i], OFF[:, i], l2_full[active], t0, family, tol)
-            if fit.dependent and not dependent_columns(np.sqrt(W[:, i])[:, None] * Xa):
-                # the design has full rank, the working weights do not: fitted means on
-                # the boundary of the support (reported by the boundary check)
-                continue
-            if fit.dependent:
-                groups = collinear_columns(st["info"][i], active, labels)
-                if not groups:
-                    groups = [[labels[j] for j in np.flatnonzero(active)[fit.dependent]]]
-                who = "; ".join(" ~ ".join(g) for g in groups)
-                raise RankDeficientError(
-                    f"X: the design is rank deficient; these columns are linearly "
-                    f"dependent: {who}. Fix: drop one column of each set, or add a "
-                    "Ridge penalty (regularizer='Ridge')."
-                )
-            new = np.zeros(len(active))
-            new[active] = fit.coef
-            if not out:  # the solver's arrays may be read-only views
-                self._coef_flat, self._intercept = (
-                    np.array(self._coef_flat),
-                    np.array(self._intercept),
-                )
-            if k is None:
-                self._coef_flat = new[1:] * (m > 0)
-            else:
-                self._coef_flat[:, i] = new[1:] * (m > 0)
-            self._intercept[i] = new[0]
-            iters[i] += fit.n_iter
-            conv[i] = fit.converged
-            out[i] = fit.cov
-        if out:
-            self.n_iter_ = _scalar_or(iters, k)
-            self.converged_ = _scalar_or(conv, k)
-        return out
-
-    @staticmethod
-    def _mu_of(out, args, fam):
-        # args["X"] is the design feature-major (p, n)
-        eta = (out.coef.T @ args["X"]).T + out.intercept + args["offset"]
-        return np.asarray(fam.link.inverse(eta))
-
-    # ------------------------------------------------------------------ statistics
-    def _compute_statistics(self, design, y, w, off, mask, family, penalty, k, args=None, tol=1e-8):
-        """R-style statistics in float64; ``args``: the fit's JAX arrays, reused when
-        they are float64. Fits too ill-conditioned for the Newton solver's accuracy are
-        refined first (see :meth:`_refine_ill_conditioned`). Returns, per neuron, whether
-        the fitted means reach the boundary of the family's support."""
-        f64 = args is not None and args["X"].dtype == jnp.float64
-        X64 = args["X"] if f64 else feature_major(design.X, np.float64)
-        coef = self._coef_flat
-        b = np.asarray(self._intercept if k is not None else self._intercept[0])
-        n, p = design.X.shape
-        l2 = np.asarray(penalty.l2)
-        sparse = penalty.has_l1 or penalty.has_group
-        unpenalized = not np.any(l2) and not sparse
-        # the information matrix costs a Gram matrix: computed now when cheap or needed
-        # for the rank check, otherwise on first use of the covariance
-        eager = unpenalized or n * (p + 1) ** 2 * (k or 1) <= 2e8
-        if f64:
-            arrays = (X64, args["y"], args["w"], args["offset"], args["mask"])
-        else:
-            resp = _core_arrays(y, w, off, np.float64)
-            arrays = (X64, resp["y"], resp["w"], resp["offset"], np.asarray(mask, float))
-        has_offset = bool(np.any(off != 0))
-
-        def statistics(coef, b):
-            return fit_statistics(
-                *arrays,
-                family,
-                penalty,
-                coef,
-                b,
-                bool(self.fit_intercept),
-                info=eager,
-                has_offset=has_offset,
-            )
-
-        st = statistics(coef, b)
-        qr_cov = {}
-        if eager and not sparse:
-            qr_cov = self._refine_ill_conditioned(st, design, y, w, off, mask, family, l2, k, tol)
-            if qr_cov:
-                coef = self._coef_flat
-                b = np.asarray(self._intercept if k is not None else self._intercept[0])
-                st = statistics(coef, b)
-        ks = range(k or 1)
-        actives, scales, dofs, ranks = [], [], [], []
-        extra = family.n_extra_params() + (1 if getattr(self, "_alpha_estimated", False) else 0)
-        for i in ks:
-            m = mask if k is None else mask[:, i]
-            c = self._coef_flat if k is None else self._coef_flat[:, i]
-            active = np.concatenate([[bool(self.fit_intercept)], m > 0])
-            if sparse:
-                active[1:] &= c != 0
-            rank = int(active.sum())
-            dof = float(st["nobs"][i]) - rank
-            if family.estimates_scale:
-                scale = float(st["pearson_chi2"][i]) / dof if dof > 0 else np.nan
-            else:
-                scale = 1.0
-            actives.append(active)
-            scales.append(scale)
-            dofs.append(dof)
-            ranks.append(rank)
-        l2_all = l2[:, None] if k is None else l2
-        sum_w = st["sum_w"]
-
-        def build_cov(info):
-            covs = []
-            for i in ks:
-                if i in qr_cov:  # from the QR factor (see _refine_ill_conditioned)
-                    cov = np.full((p + 1, p + 1), np.nan)
-                    idx = np.flatnonzero(actives[i])
-                    cov[np.ix_(idx, idx)] = scales[i] * qr_cov[i]
-                else:
-                    l2_full = np.concatenate([[0.0], l2_all[:, i]])
-                    cov = covariance(info[i], actives[i], l2_full, float(sum_w[i]), scales[i])
-                covs.append(cov)
-            return covs[0] if k is None else np.stack(covs)
-
-        if eager:
-            self._cov = build_cov(st["info"])
-        else:
-            fit_intercept = bool(self.fit_intercept)
-            # the closure keeps the response arrays, not the fit's copy of the design
-            response = arrays[1:]
-
-            def pending():
-                info = information_of(
-                    feature_major(design.X, np.float64),
-                    *response,
-                    family,
-                    coef,
-                    b,
-                    fit_intercept,
-                )
-                return build_cov(info)
-
-            self._cov_value = None
-            self._cov_pending = pending
-        npar = np.asarray(ranks, float) + extra
-        npar = npar[0] if k is None else npar
-        self.scale_ = _scalar_or(np.asarray(scales), k)
-        self.dof_resid_ = _scalar_or(np.asarray(dofs), k)
-        self.rank_ = _scalar_or(np.asarray(ranks), k)
-        self.deviance_ = _scalar_or(st["deviance"].astype(float), k)
-        # the objective at the returned coefficients, from the float64 deviance
-        self.objective_ = _scalar_or(st["objective"].astype(float), k)
-        self.null_deviance_ = _scalar_or(st["null_deviance"].astype(float), k)
-        self.pearson_chi2_ = _scalar_or(st["pearson_chi2"].astype(float), k)
-        self.loglik_ = _scalar_or(st["loglik"].astype(float), k)
-        self.null_loglik_ = _scalar_or(st["null_loglik"].astype(float), k)
-        self.nobs_ = _scalar_or(st["nobs"].astype(float), k)
-        # what scoring needs from the training data: the null model's intercept and the
-        # dispersions at which R evaluates the two log-likelihoods
-        self.null_intercept_ = _scalar_or(st["null_intercept"].astype(float), k)
-        self._loglik_scale = _scalar_or(st["loglik_scale"].astype(float), k)
-        self._null_loglik_scale = _scalar_or(st["null_loglik_scale"].astype(float), k)
-        self.aic_ = -2 * self.loglik_ + 2 * npar
-        self.bic_ = -2 * self.loglik_ + np.log(self.nobs_) * npar
-        distance = st.get("boundary_distance")
-        if distance is None:
-            return np.zeros(k or 1, bool)
-        return np.array([family.at_boundary(d) for d in distance])
 
     @property
     def _cov(self):
@@ -1001,21 +806,3 @@ class PopulationGLM(GLM):
         return _results.feature_mask_array(
             self.feature_mask, design.layout, k, design.extra.get("short_names")
         )
-
-
-def _scalar_or(arr: np.ndarray, k):
-    arr = np.asarray(arr)
-    if k is None:
-        return arr.reshape(-1)[0].item() if arr.dtype != bool else bool(arr.reshape(-1)[0])
-    return arr.reshape(k)
-
-
-def _core_arrays(y, w, off, dtype) -> dict:
-    """The response, weights and offsets as the core takes them: ``(n,)`` for one
-    neuron; neuron-major for a population, ``(k, n)`` with the shared weights and
-    offsets ``(1, n)``."""
-    if y.ndim == 1:
-        return dict(y=np.asarray(y, dtype), w=np.asarray(w, dtype), offset=np.asarray(off, dtype))
-    return dict(
-        y=feature_major(y, dtype), w=feature_major(w, dtype), offset=feature_major(off, dtype)
-    )

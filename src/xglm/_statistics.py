@@ -1,0 +1,294 @@
+"""R-style statistics of a fitted model, computed once after the solve.
+
+:func:`model_statistics` takes the solver's coefficients and returns everything the
+estimator reports: deviance, dispersion, log-likelihoods, AIC/BIC, the residual degrees
+of freedom and the covariance of the parameters (now, or on first use when it costs a
+Gram matrix of a large design). It works on arrays only; the estimator sets the results
+as attributes.
+
+Fits whose information matrix is too ill-conditioned for the Newton solver's accuracy
+are refined first by R's QR-based IRLS (:func:`refine_ill_conditioned`), which also
+decides rank deficiency as R does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax.numpy as jnp
+import numpy as np
+
+from ._device import core_arrays, feature_major
+from ._families import Family
+from ._inference import (
+    collinear_columns,
+    conditioning,
+    covariance,
+    fit_statistics,
+    information_of,
+)
+from ._penalties import PenaltyArrays
+from ._solvers._qr import dependent_columns, qr_irls
+from .errors import RankDeficientError
+
+__all__ = ["QR_CONDITIONING", "ModelStatistics", "model_statistics", "refine_ill_conditioned"]
+
+# below this conditioning of the (penalized) information matrix a fit is refined by the
+# QR-based IRLS: the Newton solver's coefficients are accurate to about eps over it
+QR_CONDITIONING = 1e-8
+
+
+def scalar_or(arr, k):
+    """``arr`` as a Python scalar for one neuron (``k`` None), else shape ``(k,)``."""
+    arr = np.asarray(arr)
+    if k is None:
+        return arr.reshape(-1)[0].item() if arr.dtype != bool else bool(arr.reshape(-1)[0])
+    return arr.reshape(k)
+
+
+class ModelStatistics(NamedTuple):
+    """What :func:`model_statistics` returns.
+
+    ``coef`` ``(p,)`` or ``(p, k)``, ``intercept`` ``(k or 1,)``, ``n_iter`` and
+    ``converged`` ``(k or 1,)``: the solver's, or the QR refinement's where it ran.
+    ``attributes``: the estimator's fitted attributes by name (``deviance_``,
+    ``scale_``, ...). ``cov``: the covariance of (intercept, coefficients), or None when
+    deferred; ``cov_pending`` then computes it. ``boundary`` ``(k or 1,)``: whether the
+    fitted means reach the boundary of the family's support.
+    """
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    n_iter: np.ndarray
+    converged: np.ndarray
+    attributes: dict
+    cov: np.ndarray | None
+    cov_pending: Callable[[], np.ndarray] | None
+    boundary: np.ndarray
+
+
+def refine_ill_conditioned(
+    st,
+    X,
+    y,
+    w,
+    off,
+    mask,
+    family,
+    l2,
+    k,
+    tol,
+    coef,
+    intercept,
+    n_iter,
+    converged,
+    labels,
+    fit_intercept,
+):
+    """Refit with R's QR-based IRLS (:func:`xglm._solvers._qr.qr_irls`) every neuron
+    whose penalized information matrix is too ill-conditioned for the Newton solver's
+    accuracy (``conditioning`` below ``QR_CONDITIONING``), starting from the Newton
+    solution; raise :class:`RankDeficientError` naming the columns that are linearly
+    dependent.
+
+    Returns ``(coef, intercept, n_iter, converged, covs)`` with ``covs`` mapping each
+    refined neuron to the unscaled covariance of its active parameters (from the QR
+    factor); the other neurons' values are returned unchanged.
+    """
+    covs = {}
+    n = X.shape[0]
+    coef, intercept = np.array(coef), np.array(intercept)
+    n_iter, converged = np.array(n_iter), np.array(converged)
+    Y = y.reshape(n, -1)
+    W, OFF = (np.broadcast_to(np.reshape(a, (n, -1)), Y.shape) for a in (w, off))
+    for i in range(k or 1):
+        m = mask if k is None else mask[:, i]
+        active = np.concatenate([[fit_intercept], m > 0])
+        l2_full = np.concatenate([[0.0], l2 if k is None else l2[:, i]])
+        if conditioning(st["info"][i], active, l2_full, float(st["sum_w"][i])) >= QR_CONDITIONING:
+            continue
+        Xa = np.column_stack([np.ones(n), np.asarray(X, float)])[:, active]
+        c = coef if k is None else coef[:, i]
+        t0 = np.concatenate([intercept[i : i + 1], c])[active]
+        fit = qr_irls(Xa, Y[:, i], W[:, i], OFF[:, i], l2_full[active], t0, family, tol)
+        if fit.dependent and not dependent_columns(np.sqrt(W[:, i])[:, None] * Xa):
+            # the design has full rank, the working weights do not: fitted means on the
+            # boundary of the support (reported by the boundary check)
+            continue
+        if fit.dependent:
+            groups = collinear_columns(st["info"][i], active, labels)
+            if not groups:
+                groups = [[labels[j] for j in np.flatnonzero(active)[fit.dependent]]]
+            who = "; ".join(" ~ ".join(g) for g in groups)
+            raise RankDeficientError(
+                f"X: the design is rank deficient; these columns are linearly "
+                f"dependent: {who}. Fix: drop one column of each set, or add a "
+                "Ridge penalty (regularizer='Ridge')."
+            )
+        new = np.zeros(len(active))
+        new[active] = fit.coef
+        if k is None:
+            coef = new[1:] * (m > 0)
+        else:
+            coef[:, i] = new[1:] * (m > 0)
+        intercept[i] = new[0]
+        n_iter[i] += fit.n_iter
+        converged[i] = fit.converged
+        covs[i] = fit.cov
+    return coef, intercept, n_iter, converged, covs
+
+
+def model_statistics(
+    design,
+    y: np.ndarray,
+    w: np.ndarray,
+    off: np.ndarray,
+    mask: np.ndarray,
+    family: Family,
+    penalty: PenaltyArrays,
+    k: int | None,
+    fit_intercept: bool,
+    coef: np.ndarray,
+    intercept: np.ndarray,
+    n_iter: np.ndarray,
+    converged: np.ndarray,
+    *,
+    extra_params: int = 0,
+    args: dict | None = None,
+    tol: float = 1e-8,
+) -> ModelStatistics:
+    """R-style statistics in float64 at the solver's coefficients.
+
+    ``design``: the :class:`~xglm._design.Design`; ``y``, ``w``, ``off``: the response,
+    prior weights and offsets as the estimator holds them (``(n,)``, or ``(n, k)`` with
+    ``(n, 1)`` weights); ``args``: the fit's JAX arrays, reused when they are float64.
+    ``extra_params``: estimated parameters beyond the coefficients and the family's own
+    (an estimated negative-binomial ``alpha``), counted in AIC and BIC.
+    """
+    f64 = args is not None and args["X"].dtype == jnp.float64
+    X64 = args["X"] if f64 else feature_major(design.X, np.float64)
+    n, p = design.X.shape
+    l2 = np.asarray(penalty.l2)
+    sparse = penalty.has_l1 or penalty.has_group
+    unpenalized = not np.any(l2) and not sparse
+    # the information matrix costs a Gram matrix: computed now when cheap or needed for
+    # the rank check, otherwise on first use of the covariance
+    eager = unpenalized or n * (p + 1) ** 2 * (k or 1) <= 2e8
+    if f64:
+        arrays = (X64, args["y"], args["w"], args["offset"], args["mask"])
+    else:
+        resp = core_arrays(y, w, off, np.float64)
+        arrays = (X64, resp["y"], resp["w"], resp["offset"], np.asarray(mask, float))
+    has_offset = bool(np.any(off != 0))
+
+    def statistics(coef, intercept):
+        b = np.asarray(intercept if k is not None else intercept[0])
+        return fit_statistics(
+            *arrays, family, penalty, coef, b, fit_intercept, info=eager, has_offset=has_offset
+        )
+
+    st = statistics(coef, intercept)
+    qr_cov = {}
+    if eager and not sparse:
+        labels = ["Intercept"] + list(design.layout.feature_labels)
+        refined = refine_ill_conditioned(
+            st,
+            design.X,
+            y,
+            w,
+            off,
+            mask,
+            family,
+            l2,
+            k,
+            tol,
+            coef,
+            intercept,
+            n_iter,
+            converged,
+            labels,
+            fit_intercept,
+        )
+        if refined[-1]:
+            coef, intercept, n_iter, converged, qr_cov = refined
+            st = statistics(coef, intercept)
+    ks = range(k or 1)
+    actives, scales, dofs, ranks = [], [], [], []
+    for i in ks:
+        m = mask if k is None else mask[:, i]
+        c = coef if k is None else coef[:, i]
+        active = np.concatenate([[fit_intercept], m > 0])
+        if sparse:
+            active[1:] &= c != 0
+        rank = int(active.sum())
+        dof = float(st["nobs"][i]) - rank
+        if family.estimates_scale:
+            scale = float(st["pearson_chi2"][i]) / dof if dof > 0 else np.nan
+        else:
+            scale = 1.0
+        actives.append(active)
+        scales.append(scale)
+        dofs.append(dof)
+        ranks.append(rank)
+    l2_all = l2[:, None] if k is None else l2
+    sum_w = st["sum_w"]
+
+    def build_cov(info):
+        covs = []
+        for i in ks:
+            if i in qr_cov:  # from the QR factor (see refine_ill_conditioned)
+                cov = np.full((p + 1, p + 1), np.nan)
+                idx = np.flatnonzero(actives[i])
+                cov[np.ix_(idx, idx)] = scales[i] * qr_cov[i]
+            else:
+                l2_full = np.concatenate([[0.0], l2_all[:, i]])
+                cov = covariance(info[i], actives[i], l2_full, float(sum_w[i]), scales[i])
+            covs.append(cov)
+        return covs[0] if k is None else np.stack(covs)
+
+    cov = pending = None
+    if eager:
+        cov = build_cov(st["info"])
+    else:
+        # the closure keeps the response arrays, not the fit's copy of the design
+        response = arrays[1:]
+        b = np.asarray(intercept if k is not None else intercept[0])
+
+        def pending():
+            X = feature_major(design.X, np.float64)
+            return build_cov(information_of(X, *response, family, coef, b, fit_intercept))
+
+    npar = np.asarray(ranks, float) + family.n_extra_params() + extra_params
+    npar = npar[0] if k is None else npar
+
+    def stat(name):
+        return scalar_or(st[name].astype(float), k)
+
+    loglik, nobs = stat("loglik"), stat("nobs")
+    attributes = dict(
+        scale_=scalar_or(np.asarray(scales), k),
+        dof_resid_=scalar_or(np.asarray(dofs), k),
+        rank_=scalar_or(np.asarray(ranks), k),
+        deviance_=stat("deviance"),
+        # the objective at the returned coefficients, from the float64 deviance
+        objective_=stat("objective"),
+        null_deviance_=stat("null_deviance"),
+        pearson_chi2_=stat("pearson_chi2"),
+        loglik_=loglik,
+        null_loglik_=stat("null_loglik"),
+        nobs_=nobs,
+        # what scoring needs from the training data: the null model's intercept and the
+        # dispersions at which R evaluates the two log-likelihoods
+        null_intercept_=stat("null_intercept"),
+        _loglik_scale=stat("loglik_scale"),
+        _null_loglik_scale=stat("null_loglik_scale"),
+        aic_=-2 * loglik + 2 * npar,
+        bic_=-2 * loglik + np.log(nobs) * npar,
+    )
+    distance = st.get("boundary_distance")
+    if distance is None:
+        boundary = np.zeros(k or 1, bool)
+    else:
+        boundary = np.array([family.at_boundary(d) for d in distance])
+    return ModelStatistics(coef, intercept, n_iter, converged, attributes, cov, pending, boundary)
