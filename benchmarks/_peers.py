@@ -40,8 +40,12 @@ def _quiet():
 
 # ----------------------------------------------------------------------------- xglm
 class Xglm:
-    def __init__(self, dtype="float64", solver=None, reference=False):
+    """xglm on the NumPy design, or (``dataframe=True``) on the same design as a pandas
+    DataFrame with one named column per feature, built outside the timed call."""
+
+    def __init__(self, dtype="float64", solver=None, reference=False, dataframe=False):
         self.dtype, self.solver, self.reference = dtype, solver, reference
+        self.dataframe = dataframe
         self._extra = {}
 
     def ladder(self, spec):
@@ -69,6 +73,10 @@ class Xglm:
             dtype=self.dtype,
         )
         self._model = None
+        if self.dataframe:
+            import pandas as pd
+
+            X = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
 
         def run():
             m = cls(**kwargs).fit(X, y)
@@ -360,6 +368,7 @@ class Tight:
 ADAPTERS = {
     "xglm": Xglm(),
     "xglm-float32": Xglm(dtype="float32"),
+    "xglm-DataFrame": Xglm(dataframe=True),
     "xglm-lbfgs": Xglm(solver="lbfgs"),
     "xglm-fista": Xglm(solver="fista"),
     "xglm-ref": Xglm(reference=True),

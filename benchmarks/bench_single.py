@@ -39,11 +39,16 @@ def problems(quick: bool):
         "seed": 2,
     }
     return [
-        ("Single neuron, Poisson Ridge", ridge, ["xglm", "xglm-float32"] + PEERS, ["xglm-ref"]),
+        (
+            "Single neuron, Poisson Ridge",
+            ridge,
+            ["xglm", "xglm-DataFrame", "xglm-float32"] + PEERS,
+            ["xglm-ref"],
+        ),
         (
             "Single neuron, Poisson unpenalized (small fit)",
             unpen,
-            ["xglm", "xglm-float32"] + PEERS,
+            ["xglm", "xglm-DataFrame", "xglm-float32"] + PEERS,
             ["xglm-ref"],
         ),
     ]

@@ -56,3 +56,79 @@ def test_a_fitted_model_does_not_keep_the_fit_s_copy_of_the_design():
     # the deferred covariance of the first model is computed after the refit
     np.testing.assert_allclose(np.asarray(m1.bse_), np.asarray(ref.bse_), rtol=1e-12)
     assert not np.allclose(m2.coef_, c1)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_column_major_design_is_aliased_or_copied_contiguously(dtype):
+    from xglm._device import column_major_empty
+
+    rng = np.random.default_rng(3)
+    X = column_major_empty(2000, 7)
+    X[...] = rng.standard_normal((2000, 7))
+    assert X.flags.f_contiguous and X.T.ctypes.data % 64 == 0
+    Xt = feature_major(X, dtype)
+    np.testing.assert_array_equal(np.asarray(Xt), X.T.astype(dtype))
+    # float64 and aligned: no copy at all
+    assert (Xt.unsafe_buffer_pointer() == X.T.ctypes.data) == (dtype == np.float64)
+    # a Fortran-ordered array off the 64-byte boundary is copied into an aligned buffer
+    F = np.asfortranarray(rng.standard_normal((301, 5)))
+    odd = np.empty(F.size + 1)[1:].reshape(5, 301).T
+    odd[...] = F
+    np.testing.assert_array_equal(np.asarray(feature_major(odd, np.float64)), F.T)
+
+
+def test_labelled_and_pytree_designs_are_built_column_major_with_equal_fits():
+    # DataFrames, dicts of columns and datasets give column-major designs the solvers
+    # read without a transpose, and the same fit as the NumPy array
+    import pandas as pd
+    import xarray as xr
+
+    import xglm
+    from xglm._design import prepare
+
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((3000, 4))
+    y = rng.poisson(np.exp(0.2 + X @ [0.3, -0.2, 0.1, 0.0])).astype(float)
+    names = ["a", "b", "c", "d"]
+    df = pd.DataFrame(X, columns=names)
+    inputs = {
+        "DataFrame": df,
+        "dict": {c: df[c].to_numpy() for c in names},
+        "Dataset": xr.Dataset({c: ("time", df[c].to_numpy()) for c in names}),
+    }
+    ref = xglm.GLM().fit(X, y)
+    for kind, data in inputs.items():
+        design, _ = prepare(data, y, formula=None, population=False, na_action="raise")
+        assert design.X.flags.f_contiguous, kind
+        np.testing.assert_array_equal(design.X, X)
+        m = xglm.GLM().fit(data, y)
+        np.testing.assert_array_equal(m._coef_flat, ref.coef_)
+        np.testing.assert_array_equal(m.intercept_, ref.intercept_)
+    design, _ = prepare(
+        df.assign(y=y), None, formula="y ~ a + b + c + d", population=False, na_action="raise"
+    )
+    assert design.X.flags.f_contiguous
+    np.testing.assert_array_equal(design.X, X)
+
+
+def test_a_dataframe_s_float_block_is_the_design_without_a_copy():
+    import pandas as pd
+
+    from xglm._design import prepare
+
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((500, 3))
+    y = rng.poisson(1.0, 500).astype(float)
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    design, _ = prepare(df, y, formula=None, population=False, na_action="raise")
+    assert np.shares_memory(design.X, df.to_numpy())
+    assert not design.X.flags.writeable
+    np.testing.assert_array_equal(design.X, X)
+    # columns out of storage order, or stored in separate blocks: copied, same values
+    for frame, expected in [
+        (df[["c", "a"]], X[:, [2, 0]]),
+        (df.assign(d=np.arange(500)), np.column_stack([X, np.arange(500.0)])),
+    ]:
+        design, _ = prepare(frame, y, formula=None, population=False, na_action="raise")
+        np.testing.assert_array_equal(design.X, expected)
+        assert design.X.flags.f_contiguous

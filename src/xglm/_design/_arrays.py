@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .._device import ROW_BLOCK, column_major_empty
 from ..errors import DesignError, ResponseError
 from ._layout import Layout, flatten_pytree
 
@@ -132,7 +133,7 @@ def design_from_arrays(X) -> Design:
             )
         n = arrays[0].shape[0]
         shapes = tuple(a.shape[1:] for a in arrays)
-        mat = np.concatenate([a.reshape(n, -1) for a in arrays], axis=1)
+        mat = stack_columns([a.reshape(n, -1) for a in arrays], n)
         layout = Layout("pytree", tuple(names), shapes, structure)
     else:
         mat = _to_numpy(X, "X")
@@ -149,7 +150,63 @@ def design_from_arrays(X) -> Design:
             "check that any slicing or filtering of X kept some rows."
         )
     check_finite(mat, "X", layout.feature_labels)
-    return Design(np.ascontiguousarray(mat), layout)
+    if not (mat.flags.c_contiguous or mat.flags.f_contiguous):
+        mat = np.ascontiguousarray(mat)
+    return Design(mat, layout)
+
+
+def stack_columns(blocks, n: int) -> np.ndarray:
+    """The ``(n, p_i)`` blocks side by side as one column-major ``(n, sum p_i)`` design,
+    which the solvers read without a transpose (see :func:`xglm._device.feature_major`).
+
+    No copy is made when the blocks already lie side by side in one buffer: a single
+    contiguous float64 block (as a NumPy ``X`` is used), or the columns of a DataFrame,
+    which pandas stores as the rows of one ``(p, n)`` block. Otherwise they are written
+    into an aligned buffer, block by block.
+    """
+    if len(blocks) == 1:
+        b = blocks[0]
+        if b.dtype == np.float64 and (b.flags.c_contiguous or b.flags.f_contiguous):
+            return b
+    view = _adjacent_columns(blocks, n)
+    if view is not None:
+        return view
+    out = column_major_empty(n, sum(b.shape[1] for b in blocks))
+    j = 0
+    for b in blocks:
+        q = b.shape[1]
+        if q == 1 or b.flags.f_contiguous:
+            out[:, j : j + q] = b
+        else:  # a row-major block: transposed in cache-sized row blocks
+            for start in range(0, n, ROW_BLOCK):
+                out[start : start + ROW_BLOCK, j : j + q] = b[start : start + ROW_BLOCK]
+        j += q
+    return out
+
+
+def _adjacent_columns(blocks, n: int) -> np.ndarray | None:
+    """The blocks as one read-only column-major view when they are consecutive columns
+    of one float64 buffer, else None."""
+    if not blocks or n == 0:
+        return None
+    start = blocks[0].ctypes.data
+    end = start
+    for b in blocks:
+        if b.dtype != np.float64 or not b.flags.f_contiguous or b.ctypes.data != end:
+            return None
+        end += b.nbytes
+    root = blocks[0]
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    lo = root.ctypes.data
+    if not (root.flags.c_contiguous or root.flags.f_contiguous):
+        return None
+    if start < lo or end > lo + root.nbytes:
+        return None
+    p = sum(b.shape[1] for b in blocks)
+    view = np.ndarray((n, p), np.float64, buffer=root, offset=start - lo, strides=(8, 8 * n))
+    view.flags.writeable = False
+    return view
 
 
 def response_from_array(y, population: bool) -> Response:

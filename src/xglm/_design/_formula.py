@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DesignError, DroppedRowsWarning
-from ._arrays import Design, Response
+from ._arrays import Design, Response, stack_columns
 from ._labelled import (
     Table,
     Var,
@@ -358,17 +358,9 @@ def _evaluate(table, variables, rhs, model_spec, spec, what):
 
 
 def _take_columns(M: np.ndarray, cols) -> np.ndarray:
-    """``M[:, cols]`` as a C-ordered array, copied in row blocks (cache friendly for the
-    column-ordered matrices pandas returns)."""
-    n = M.shape[0]
-    X = np.empty((n, len(cols)))
-    if not len(cols):
-        return X
-    idx = np.asarray(cols)
-    step = 16384
-    for a in range(0, n, step):
-        X[a : a + step] = M[a : a + step, idx]
-    return X
+    """``M[:, cols]`` as a column-major design the solvers read without a transpose (see
+    :func:`~xglm._design._arrays.stack_columns`)."""
+    return stack_columns([M[:, [j]] for j in cols], M.shape[0])
 
 
 def _nan_rows(X, off, labels, index, na_action, what):

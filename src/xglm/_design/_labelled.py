@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DesignError, DroppedRowsWarning, ResponseError
-from ._arrays import Design, Response
+from ._arrays import Design, Response, stack_columns
 from ._layout import Layout
 
 __all__ = [
@@ -281,7 +281,7 @@ def numeric_array(values, name, what) -> np.ndarray:
             f"{what}[{name!r}]: got dtype {arr.dtype}; expected numbers. Fix: convert it "
             "to numbers, or use a formula."
         )
-    return arr.astype(float)
+    return arr.astype(float, copy=False)
 
 
 def formula_column(values, name):
@@ -308,12 +308,23 @@ def formula_column(values, name):
     return pd.Series(arr)
 
 
+def _sum_is_finite(arr) -> bool:
+    """Whether a float array's sum is finite: then it holds no NaN and no inf (the
+    converse can fail by overflow, so a non-finite sum is followed by an exact check)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(np.sum(arr)))
+
+
 def missing_rows(var: Var) -> np.ndarray:
     """Boolean mask of samples with a missing value anywhere in ``var``."""
     v = var.values
     if isinstance(v, pd.Series):
+        if v.dtype.kind == "f" and _sum_is_finite(v.to_numpy()):
+            return np.zeros(len(v), dtype=bool)
         return np.asarray(v.isna())
     arr = np.asarray(v)
+    if arr.dtype.kind == "f" and _sum_is_finite(arr):
+        return np.zeros(arr.shape[0], dtype=bool)
     if arr.dtype.kind in "fc":
         miss = np.isnan(arr)
     elif arr.dtype.kind in "OUSMm":
@@ -519,12 +530,14 @@ def _leaves(table: Table, names, what) -> tuple[np.ndarray, Layout, tuple, dict]
         specs.append((name, var.dims, var.coords))
         if var.dims:
             term_dims[name] = (var.dims, var.coords, shape)
-    X = np.concatenate(blocks, axis=1) if blocks else np.zeros((n, 0))
+    X = stack_columns(blocks, n)
     layout = Layout("labelled", tuple(names), tuple(shapes), None, tuple(labels))
-    return np.ascontiguousarray(X), layout, tuple(specs), term_dims
+    return X, layout, tuple(specs), term_dims
 
 
 def _check_finite_labelled(X, layout, what):
+    if _sum_is_finite(X):
+        return  # an inf anywhere makes the sum non-finite
     bad = ~np.isfinite(X)
     if bad.any():
         cols = [layout.feature_labels[j] for j in np.flatnonzero(bad.any(axis=0))]
