@@ -132,3 +132,28 @@ def test_a_dataframe_s_float_block_is_the_design_without_a_copy():
         design, _ = prepare(frame, y, formula=None, population=False, na_action="raise")
         np.testing.assert_array_equal(design.X, expected)
         assert design.X.flags.f_contiguous
+
+
+def test_a_design_modified_in_place_after_fit_is_refused_by_the_deferred_covariance():
+    import xglm
+    from xglm.errors import DesignError
+
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((30_000, 90))
+    y = rng.poisson(np.exp(0.1 * X[:, 0])).astype(float)
+    m = xglm.GLM(regularizer="Ridge", regularizer_strength=1e-3).fit(X, y)
+    assert m._cov_pending is not None  # large and penalized: deferred
+    total, original = float(np.sum(X)), X[0, 0]
+    X[0, 0] += 1.0
+    changed = float(np.sum(X))
+    with pytest.raises(DesignError) as err:
+        m.bse_
+    assert str(err.value) == (
+        f"X: the design was modified in place after fit (its sum changed from {total!r} "
+        f"to {changed!r}); the covariance, computed on first use, needs the data the "
+        "model was fitted to. Fix: refit, or pass a copy to fit (X.copy()) when the data "
+        "are modified later."
+    )
+    X[0, 0] = original  # restored: the covariance is computed, as from a refit's
+    ref = xglm.GLM(regularizer="Ridge", regularizer_strength=1e-3).fit(X, y)
+    np.testing.assert_allclose(np.asarray(m.bse_), np.asarray(ref.bse_), rtol=1e-12)

@@ -19,6 +19,7 @@ from typing import NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
+from ._design._arrays import design_checksum
 from ._device import core_arrays, feature_major
 from ._families import Family
 from ._inference import (
@@ -30,7 +31,7 @@ from ._inference import (
 )
 from ._penalties import PenaltyArrays
 from ._solvers._qr import dependent_columns, qr_irls
-from .errors import RankDeficientError
+from .errors import DesignError, RankDeficientError
 
 __all__ = ["QR_CONDITIONING", "ModelStatistics", "model_statistics", "refine_ill_conditioned"]
 
@@ -251,11 +252,23 @@ def model_statistics(
     if eager:
         cov = build_cov(st["info"])
     else:
-        # the closure keeps the response arrays, not the fit's copy of the design
+        # the closure keeps the response arrays, not the fit's copy of the design; the
+        # design may be the caller's array, so a modification in place is detected
         response = arrays[1:]
         b = np.asarray(intercept if k is not None else intercept[0])
+        checksum = design.extra.get("checksum")
+        if checksum is None:
+            checksum = design_checksum(design.X)
 
         def pending():
+            now = design_checksum(design.X)
+            if not (now == checksum or (np.isnan(now) and np.isnan(checksum))):
+                raise DesignError(
+                    "X: the design was modified in place after fit (its sum changed from "
+                    f"{checksum!r} to {now!r}); the covariance, computed on first use, "
+                    "needs the data the model was fitted to. Fix: refit, or pass a copy "
+                    "to fit (X.copy()) when the data are modified later."
+                )
             X = feature_major(design.X, np.float64)
             return build_cov(information_of(X, *response, family, coef, b, fit_intercept))
 

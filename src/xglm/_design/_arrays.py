@@ -79,12 +79,21 @@ def _to_numpy(value, what) -> np.ndarray:
     return arr
 
 
-def check_finite(arr: np.ndarray, what: str, labels=None) -> None:
-    """Raise naming the offending columns when ``arr`` holds NaN or inf."""
+def design_checksum(X: np.ndarray) -> float:
+    """The sum of the design's values: a fingerprint that tells whether the data were
+    modified in place between the fit and a deferred computation (see
+    :func:`xglm._statistics.model_statistics`)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(np.sum(X))
+
+
+def check_finite(arr: np.ndarray, what: str, labels=None) -> float | None:
+    """Raise naming the offending columns when ``arr`` holds NaN or inf. Returns the
+    sum of a float ``arr`` (:func:`design_checksum`), which the check computes."""
     if arr.dtype.kind == "f":
-        with np.errstate(over="ignore", invalid="ignore"):
-            if np.isfinite(np.sum(arr)):
-                return  # a NaN or inf anywhere makes the sum non-finite
+        total = design_checksum(arr)
+        if np.isfinite(total):
+            return total  # a NaN or inf anywhere makes the sum non-finite
     bad = ~np.isfinite(arr)
     if bad.any():
         if arr.ndim == 2 and labels is not None:
@@ -149,10 +158,10 @@ def design_from_arrays(X) -> Design:
             "X: got 0 samples; expected at least one row. Fix: pass data with samples, and "
             "check that any slicing or filtering of X kept some rows."
         )
-    check_finite(mat, "X", layout.feature_labels)
+    total = check_finite(mat, "X", layout.feature_labels)
     if not (mat.flags.c_contiguous or mat.flags.f_contiguous):
-        mat = np.ascontiguousarray(mat)
-    return Design(mat, layout)
+        mat, total = np.ascontiguousarray(mat), None
+    return Design(mat, layout, extra={} if total is None else {"checksum": total})
 
 
 def stack_columns(blocks, n: int) -> np.ndarray:

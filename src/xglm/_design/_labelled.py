@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DesignError, DroppedRowsWarning, ResponseError
-from ._arrays import Design, Response, stack_columns
+from ._arrays import Design, Response, design_checksum, stack_columns
 from ._layout import Layout
 
 __all__ = [
@@ -535,9 +535,12 @@ def _leaves(table: Table, names, what) -> tuple[np.ndarray, Layout, tuple, dict]
     return X, layout, tuple(specs), term_dims
 
 
-def _check_finite_labelled(X, layout, what):
-    if _sum_is_finite(X):
-        return  # an inf anywhere makes the sum non-finite
+def _check_finite_labelled(X, layout, what) -> float | None:
+    """Raise naming the columns with infinite values; returns the sum of ``X``
+    (:func:`~xglm._design._arrays.design_checksum`) when it is finite."""
+    total = design_checksum(X)
+    if np.isfinite(total):
+        return total  # an inf anywhere makes the sum non-finite
     bad = ~np.isfinite(X)
     if bad.any():
         cols = [layout.feature_labels[j] for j in np.flatnonzero(bad.any(axis=0))]
@@ -597,7 +600,7 @@ def _prepare_data(X, y, population, na_action) -> tuple[Design, Response]:
         table = table.take(keep)
         yvar = yvar.take(keep)
     Xmat, layout, specs, term_dims = _leaves(table, names, "X")
-    _check_finite_labelled(Xmat, layout, "X")
+    checksum = _check_finite_labelled(Xmat, layout, "X")
     response = response_from_var(yvar, yname, population, table.index)
     spec = DataSpec(table.kind, table.sample_dim, specs, response_name)
     design = Design(
@@ -609,6 +612,8 @@ def _prepare_data(X, y, population, na_action) -> tuple[Design, Response]:
         offset=None,
         extra={"short_names": {}, "dropped": dropped, "term_dims": term_dims},
     )
+    if checksum is not None:
+        design.extra["checksum"] = checksum
     return design, response
 
 
