@@ -241,6 +241,12 @@ class GLM:
                 "rows. Fix: align X and y in time."
             )
         k = yv.shape[1] if population else None
+        estimate_alpha = isinstance(family, NegativeBinomial) and family.estimate_alpha
+        if estimate_alpha and k is not None:
+            raise XglmError(
+                "family: NegativeBinomial(alpha='estimate') is supported for GLM only. "
+                "Fix: fit each neuron with GLM, or fix alpha for PopulationGLM."
+            )
         w = self._weights(sample_weight, n, k, design, response, family)
         off = self._offset(offset, design, n, k)
         family.check_y(yv, w)
@@ -291,13 +297,7 @@ class GLM:
                 bool(self.fit_intercept),
             )
 
-        estimate_alpha = isinstance(family, NegativeBinomial) and family.estimate_alpha
         if estimate_alpha:
-            if k is not None:
-                raise XglmError(
-                    "family: NegativeBinomial(alpha='estimate') is supported for GLM only. "
-                    "Fix: fit each neuron with GLM, or fix alpha for PopulationGLM."
-                )
             out, family = fit_alternating(
                 run,
                 family,
