@@ -487,3 +487,13 @@ def test_negative_binomial_alpha_needs_a_positive_count():
         "(its likelihood is flat in alpha). Fix: pass a fixed alpha, e.g. "
         "NegativeBinomial(alpha=1.0), or use the Poisson family."
     )
+
+
+def test_negative_binomial_alpha_estimate_is_for_single_neurons():
+    family = xglm.NegativeBinomial(alpha="estimate")
+    Y = np.ones((len(X), 2))
+    msg = _message(XglmError, lambda: xglm.PopulationGLM(family=family).fit(X, Y))
+    assert msg == (
+        "family: NegativeBinomial(alpha='estimate') is supported for GLM only. Fix: fit "
+        "each neuron with GLM, or fix alpha for PopulationGLM."
+    )
