@@ -359,8 +359,9 @@ def _evaluate(table, variables, rhs, model_spec, spec, what):
 
 def _take_columns(M: np.ndarray, cols) -> np.ndarray:
     """``M[:, cols]`` as a column-major design the solvers read without a transpose (see
-    :func:`~xglm._design._arrays.stack_columns`)."""
-    return stack_columns([M[:, [j]] for j in cols], M.shape[0])
+    :func:`~xglm._design._arrays.stack_columns`): a view of ``M`` when the columns are
+    consecutive in pandas' column-major model matrix."""
+    return stack_columns([M[:, j : j + 1] for j in cols], M.shape[0])
 
 
 def _nan_rows(X, off, labels, index, na_action, what):

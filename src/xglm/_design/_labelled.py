@@ -319,7 +319,7 @@ def missing_rows(var: Var) -> np.ndarray:
     """Boolean mask of samples with a missing value anywhere in ``var``."""
     v = var.values
     if isinstance(v, pd.Series):
-        if v.dtype.kind == "f" and _sum_is_finite(v.to_numpy()):
+        if v.dtype.kind == "f" and _sum_is_finite(v.to_numpy(dtype=float, na_value=np.nan)):
             return np.zeros(len(v), dtype=bool)
         return np.asarray(v.isna())
     arr = np.asarray(v)
@@ -593,14 +593,20 @@ def _prepare_data(X, y, population, na_action) -> tuple[Design, Response]:
             "Fix: drop them (X.drop_vars([...])) or make them coordinates."
         )
     names = list(table.variables)
-    masks = {k: missing_rows(table.variables[k]) for k in names}
+    Xmat, layout, specs, term_dims = _leaves(table, names, "X")
+    # one pass: a finite sum means no NaN and no inf anywhere in X
+    checksum = design_checksum(Xmat)
+    complete = bool(np.isfinite(checksum))
+    masks = {} if complete else {k: missing_rows(table.variables[k]) for k in names}
     masks[str(yname) if yname is not None else "y"] = missing_rows(yvar)
     keep, dropped = handle_missing(masks, table.n, table.index, na_action, "X")
     if keep is not None:
         table = table.take(keep)
         yvar = yvar.take(keep)
-    Xmat, layout, specs, term_dims = _leaves(table, names, "X")
-    checksum = _check_finite_labelled(Xmat, layout, "X")
+        Xmat, layout, specs, term_dims = _leaves(table, names, "X")
+        complete = False
+    if not complete:
+        checksum = _check_finite_labelled(Xmat, layout, "X")
     response = response_from_var(yvar, yname, population, table.index)
     spec = DataSpec(table.kind, table.sample_dim, specs, response_name)
     design = Design(
