@@ -40,12 +40,15 @@ def _quiet():
 
 # ----------------------------------------------------------------------------- xglm
 class Xglm:
-    """xglm on the NumPy design, or (``dataframe=True``) on the same design as a pandas
-    DataFrame with one named column per feature, built outside the timed call."""
+    """xglm on the design in its preferred layout, column-major (``np.asfortranarray``, as
+    glum, skglm and scikit-learn's coordinate descent are given theirs): the solvers read
+    it without a transpose. ``layout="C"`` passes the row-major NumPy design, which xglm
+    transposes inside the timed fit; ``layout="DataFrame"`` a pandas DataFrame with one
+    named column per feature. Each is built outside the timed call."""
 
-    def __init__(self, dtype="float64", solver=None, reference=False, dataframe=False):
+    def __init__(self, dtype="float64", solver=None, reference=False, layout="F"):
         self.dtype, self.solver, self.reference = dtype, solver, reference
-        self.dataframe = dataframe
+        self.layout = layout
         self._extra = {}
 
     def ladder(self, spec):
@@ -73,7 +76,9 @@ class Xglm:
             dtype=self.dtype,
         )
         self._model = None
-        if self.dataframe:
+        if self.layout == "F":
+            X, y = np.asfortranarray(X), np.asfortranarray(y)
+        elif self.layout == "DataFrame":
             import pandas as pd
 
             X = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
@@ -368,7 +373,8 @@ class Tight:
 ADAPTERS = {
     "xglm": Xglm(),
     "xglm-float32": Xglm(dtype="float32"),
-    "xglm-DataFrame": Xglm(dataframe=True),
+    "xglm-rowmajor": Xglm(layout="C"),
+    "xglm-DataFrame": Xglm(layout="DataFrame"),
     "xglm-lbfgs": Xglm(solver="lbfgs"),
     "xglm-fista": Xglm(solver="fista"),
     "xglm-ref": Xglm(reference=True),

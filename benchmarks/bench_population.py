@@ -43,7 +43,7 @@ def problems(quick: bool):
         (
             "Population (100 neurons), Poisson Ridge",
             prob,
-            ["xglm", "xglm-lbfgs", "xglm-float32"] + PEERS,
+            ["xglm", "xglm-rowmajor", "xglm-lbfgs", "xglm-float32"] + PEERS,
             ["xglm-ref"],
         )
     ]

@@ -42,13 +42,13 @@ def problems(quick: bool):
         (
             "Single neuron, Poisson Ridge",
             ridge,
-            ["xglm", "xglm-DataFrame", "xglm-float32"] + PEERS,
+            ["xglm", "xglm-rowmajor", "xglm-DataFrame", "xglm-float32"] + PEERS,
             ["xglm-ref"],
         ),
         (
             "Single neuron, Poisson unpenalized (small fit)",
             unpen,
-            ["xglm", "xglm-DataFrame", "xglm-float32"] + PEERS,
+            ["xglm", "xglm-rowmajor", "xglm-DataFrame", "xglm-float32"] + PEERS,
             ["xglm-ref"],
         ),
     ]

@@ -34,7 +34,14 @@ def problems(quick: bool):
         peers = ["glum", "skglm"] + NEMOS
         if fam == "gaussian":
             peers.insert(2, "sklearn-cd")
-        out.append((f"Lasso, {fam}", lasso, ["xglm", "xglm-DataFrame"] + peers, ["xglm-ref"]))
+        out.append(
+            (
+                f"Lasso, {fam}",
+                lasso,
+                ["xglm", "xglm-rowmajor", "xglm-DataFrame"] + peers,
+                ["xglm-ref"],
+            )
+        )
     for fam in ("poisson", "gaussian"):
         group = {
             "name": f"grouplasso_{fam}",

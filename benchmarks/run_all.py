@@ -52,6 +52,9 @@ def main(argv=None):
     )
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument(
+        "--rounds", type=int, default=2, help="timing rounds, the second in reverse order"
+    )
     ap.add_argument("--benches", nargs="*", default=[b for b, _ in BENCHES])
     ap.add_argument(
         "--from-json", action="store_true", help="only rebuild the markdown from the saved JSON"
@@ -73,7 +76,8 @@ def main(argv=None):
                     done.append((title, res))
                     sections.append(_common.markdown_table(res, title))
             continue
-        extra = ["--repeats", str(args.repeats)] + (["--quick"] if args.quick else [])
+        extra = ["--repeats", str(args.repeats), "--rounds", str(args.rounds)]
+        extra += ["--quick"] if args.quick else []
         for title, res in bench_main(name, mod.problems, extra):
             done.append((title, res))
             sections.append(_common.markdown_table(res, title))
@@ -97,7 +101,15 @@ def main(argv=None):
         f"One thread for every package: `{thread_setting()}` (set before numpy/jax are imported).",
         "Each (problem, package) pair runs in a fresh subprocess: the first call (compilation",
         "included for JAX and numba packages) is timed on its own; warm time is the median of",
-        f"{args.repeats} further calls (fewer when one call exceeds {_common.SLOW_CALL_S:.0f} s). Each package's",
+        f"{args.repeats} further calls (fewer when one call exceeds {_common.SLOW_CALL_S:.0f} s)"
+        + (
+            "; the warm calls are timed in two rounds, the second in a new process and in "
+            "the reverse order of the packages, and the lower median is kept (a slowdown of "
+            "the shared machine during one package's turn then does not decide a ratio)."
+            if any("warm_rounds" in r for _, res in done for r in res["results"].values())
+            else "."
+        ),
+        "Each package's",
         "tolerance is the loosest of its ladder that reaches a relative objective gap < 1e-6",
         "against the best objective found by any solve (tight reference solves included); the",
         "gap is reported either way (✗ = target missed). Objectives are xglm's, evaluated in",
