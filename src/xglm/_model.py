@@ -23,7 +23,7 @@ from ._negbin import fit_alternating
 from ._penalties import get_regularizer
 from ._scores import score_model
 from ._solvers import fit_arrays, resolve_solver
-from ._statistics import model_statistics, scalar_or
+from ._statistics import Solution, model_statistics, scalar_or
 from ._strength import resolve_penalty
 from .errors import (
     BoundaryWarning,
@@ -322,6 +322,9 @@ class GLM:
             )
         if not self.fit_intercept:
             intercept = np.zeros_like(intercept)
+        solution = Solution(
+            coef, intercept, np.atleast_1d(out.n_iter), np.atleast_1d(out.converged)
+        )
         st = model_statistics(
             design,
             yv,
@@ -332,10 +335,7 @@ class GLM:
             penalty,
             k,
             bool(self.fit_intercept),
-            coef,
-            intercept,
-            np.atleast_1d(out.n_iter),
-            np.atleast_1d(out.converged),
+            solution,
             extra_params=int(estimate_alpha),
             args=args,
             tol=tol,
@@ -347,10 +347,9 @@ class GLM:
         self.design_ = design
         self.response_ = response
         self.feature_mask_ = mask
-        self._coef_flat = st.coef
-        self._intercept = st.intercept
-        self.n_iter_ = scalar_or(st.n_iter, k)
-        self.converged_ = scalar_or(st.converged, k)
+        self._coef_flat, self._intercept, n_iter, converged = st.solution
+        self.n_iter_ = scalar_or(n_iter, k)
+        self.converged_ = scalar_or(converged, k)
         for name, value in st.attributes.items():
             setattr(self, name, value)
         self._cov_value, self._cov_pending = st.cov, st.cov_pending
@@ -376,7 +375,7 @@ class GLM:
                 stacklevel=2,
             )
         # a fit on the boundary is reported above, not as a convergence failure
-        converged = st.converged | boundary
+        converged = converged | boundary
         if not np.all(converged):
             which = "" if k is None else f" for {int((~converged).sum())} of {k} neurons"
             warnings.warn(

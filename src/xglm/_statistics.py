@@ -33,7 +33,14 @@ from ._penalties import PenaltyArrays
 from ._solvers._qr import dependent_columns, qr_irls
 from .errors import DesignError, RankDeficientError
 
-__all__ = ["QR_CONDITIONING", "ModelStatistics", "model_statistics", "refine_ill_conditioned"]
+__all__ = [
+    "QR_CONDITIONING",
+    "Data",
+    "ModelStatistics",
+    "Solution",
+    "model_statistics",
+    "refine_ill_conditioned",
+]
 
 # below this conditioning of the (penalized) information matrix a fit is refined by the
 # QR-based IRLS: the Newton solver's coefficients are accurate to about eps over it
@@ -48,21 +55,39 @@ def scalar_or(arr, k):
     return arr.reshape(k)
 
 
+class Solution(NamedTuple):
+    """A fit's coefficients ``(p,)`` or ``(p, k)``, intercepts ``(k or 1,)``, iteration
+    counts and convergence flags ``(k or 1,)``."""
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    n_iter: np.ndarray
+    converged: np.ndarray
+
+
+class Data(NamedTuple):
+    """The fitted data as the estimator holds them: the design ``X`` ``(n, p)``, the
+    response ``y``, prior weights ``w`` and offsets ``off`` (``(n,)``, or ``(n, k)`` with
+    ``(n, 1)`` weights) and the feature mask ``(p,)`` or ``(p, k)``."""
+
+    X: np.ndarray
+    y: np.ndarray
+    w: np.ndarray
+    off: np.ndarray
+    mask: np.ndarray
+
+
 class ModelStatistics(NamedTuple):
     """What :func:`model_statistics` returns.
 
-    ``coef`` ``(p,)`` or ``(p, k)``, ``intercept`` ``(k or 1,)``, ``n_iter`` and
-    ``converged`` ``(k or 1,)``: the solver's, or the QR refinement's where it ran.
+    ``solution``: the solver's, or the QR refinement's for the neurons it refined.
     ``attributes``: the estimator's fitted attributes by name (``deviance_``,
     ``scale_``, ...). ``cov``: the covariance of (intercept, coefficients), or None when
     deferred; ``cov_pending`` then computes it. ``boundary`` ``(k or 1,)``: whether the
     fitted means reach the boundary of the family's support.
     """
 
-    coef: np.ndarray
-    intercept: np.ndarray
-    n_iter: np.ndarray
-    converged: np.ndarray
+    solution: Solution
     attributes: dict
     cov: np.ndarray | None
     cov_pending: Callable[[], np.ndarray] | None
@@ -70,37 +95,21 @@ class ModelStatistics(NamedTuple):
 
 
 def refine_ill_conditioned(
-    st,
-    X,
-    y,
-    w,
-    off,
-    mask,
-    family,
-    l2,
-    k,
-    tol,
-    coef,
-    intercept,
-    n_iter,
-    converged,
-    labels,
-    fit_intercept,
-):
+    st, data: Data, family, l2, k, tol, solution: Solution, labels, fit_intercept
+) -> tuple[Solution, dict]:
     """Refit with R's QR-based IRLS (:func:`xglm._solvers._qr.qr_irls`) every neuron
     whose penalized information matrix is too ill-conditioned for the Newton solver's
     accuracy (``conditioning`` below ``QR_CONDITIONING``), starting from the Newton
     solution; raise :class:`RankDeficientError` naming the columns that are linearly
     dependent.
 
-    Returns ``(coef, intercept, n_iter, converged, covs)`` with ``covs`` mapping each
-    refined neuron to the unscaled covariance of its active parameters (from the QR
-    factor); the other neurons' values are returned unchanged.
+    Returns the solution, refined where it was, and ``covs`` mapping each refined
+    neuron to the unscaled covariance of its active parameters (from the QR factor).
     """
     covs = {}
+    X, y, w, off, mask = data
     n = X.shape[0]
-    coef, intercept = np.array(coef), np.array(intercept)
-    n_iter, converged = np.array(n_iter), np.array(converged)
+    coef, intercept, n_iter, converged = (np.array(a) for a in solution)
     Y = y.reshape(n, -1)
     W, OFF = (np.broadcast_to(np.reshape(a, (n, -1)), Y.shape) for a in (w, off))
     for i in range(k or 1):
@@ -137,7 +146,7 @@ def refine_ill_conditioned(
         n_iter[i] += fit.n_iter
         converged[i] = fit.converged
         covs[i] = fit.cov
-    return coef, intercept, n_iter, converged, covs
+    return Solution(coef, intercept, n_iter, converged), covs
 
 
 def model_statistics(
@@ -150,10 +159,7 @@ def model_statistics(
     penalty: PenaltyArrays,
     k: int | None,
     fit_intercept: bool,
-    coef: np.ndarray,
-    intercept: np.ndarray,
-    n_iter: np.ndarray,
-    converged: np.ndarray,
+    solution: Solution,
     *,
     extra_params: int = 0,
     args: dict | None = None,
@@ -161,9 +167,8 @@ def model_statistics(
 ) -> ModelStatistics:
     """R-style statistics in float64 at the solver's coefficients.
 
-    ``design``: the :class:`~xglm._design.Design`; ``y``, ``w``, ``off``: the response,
-    prior weights and offsets as the estimator holds them (``(n,)``, or ``(n, k)`` with
-    ``(n, 1)`` weights); ``args``: the fit's JAX arrays, reused when they are float64.
+    ``design``: the :class:`~xglm._design.Design`; ``y``, ``w``, ``off``, ``mask``: as
+    in :class:`Data`; ``args``: the fit's JAX arrays, reused when they are float64.
     ``extra_params``: estimated parameters beyond the coefficients and the family's own
     (an estimated negative-binomial ``alpha``), counted in AIC and BIC.
     """
@@ -189,31 +194,18 @@ def model_statistics(
             *arrays, family, penalty, coef, b, fit_intercept, info=eager, has_offset=has_offset
         )
 
-    st = statistics(coef, intercept)
+    st = statistics(solution.coef, solution.intercept)
     qr_cov = {}
     if eager and not sparse:
         labels = ["Intercept"] + list(design.layout.feature_labels)
-        refined = refine_ill_conditioned(
-            st,
-            design.X,
-            y,
-            w,
-            off,
-            mask,
-            family,
-            l2,
-            k,
-            tol,
-            coef,
-            intercept,
-            n_iter,
-            converged,
-            labels,
-            fit_intercept,
+        data = Data(design.X, y, w, off, mask)
+        refined, qr_cov = refine_ill_conditioned(
+            st, data, family, l2, k, tol, solution, labels, fit_intercept
         )
-        if refined[-1]:
-            coef, intercept, n_iter, converged, qr_cov = refined
-            st = statistics(coef, intercept)
+        if qr_cov:
+            solution = refined
+            st = statistics(solution.coef, solution.intercept)
+    coef, intercept = solution.coef, solution.intercept
     ks = range(k or 1)
     actives, scales, dofs, ranks = [], [], [], []
     for i in ks:
@@ -304,4 +296,4 @@ def model_statistics(
         boundary = np.zeros(k or 1, bool)
     else:
         boundary = np.array([family.at_boundary(d) for d in distance])
-    return ModelStatistics(coef, intercept, n_iter, converged, attributes, cov, pending, boundary)
+    return ModelStatistics(solution, attributes, cov, pending, boundary)
