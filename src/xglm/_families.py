@@ -192,8 +192,8 @@ def _in_range(y, lo, hi, lo_open=False) -> bool:
 
 def _all_integer(y, block: int = 1 << 16) -> bool:
     """Whether every value is a whole number, in cache-sized blocks (no full-size
-    temporaries)."""
-    flat = np.ravel(y)
+    temporaries); a column-major ``y`` is read in its memory order, not copied."""
+    flat = np.ravel(y, order="K")
     buf = np.empty(min(block, flat.size), flat.dtype)
     for start in range(0, flat.size, block):
         part = flat[start : start + block]
