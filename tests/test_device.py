@@ -157,3 +157,26 @@ def test_a_design_modified_in_place_after_fit_is_refused_by_the_deferred_covaria
     X[0, 0] = original  # restored: the covariance is computed, as from a refit's
     ref = xglm.GLM(regularizer="Ridge", regularizer_strength=1e-3).fit(X, y)
     np.testing.assert_allclose(np.asarray(m.bse_), np.asarray(ref.bse_), rtol=1e-12)
+
+
+def test_a_fitted_model_with_a_deferred_covariance_pickles_with_every_value():
+    import copy
+    import pickle
+
+    import xglm
+
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((30_000, 90))
+    y = rng.poisson(np.exp(0.1 * X[:, 0])).astype(float)
+    m = xglm.GLM(regularizer="Ridge", regularizer_strength=1e-3).fit(X, y)
+    assert m._cov_pending is not None  # deferred
+    for other in (pickle.loads(pickle.dumps(m)), copy.deepcopy(m)):
+        assert other._cov_pending is None
+        np.testing.assert_array_equal(other.coef_, m.coef_)
+        np.testing.assert_array_equal(other.intercept_, m.intercept_)
+        np.testing.assert_array_equal(other.cov_params(), m.cov_params())
+        for name in ("deviance_", "loglik_", "aic_", "bic_", "scale_", "dof_resid_"):
+            assert getattr(other, name) == getattr(m, name), name
+        np.testing.assert_array_equal(other.predict(X[:50]), m.predict(X[:50]))
+        pd_summary = other.summary()
+        assert pd_summary.equals(m.summary())

@@ -476,6 +476,15 @@ class GLM:
             )
         return flat, (b[0] if k is None else b), False
 
+    def __getstate__(self) -> dict:
+        """Pickling (``pickle``, ``joblib``, ``copy.deepcopy``): a covariance deferred
+        to first use is computed now, since the pending computation cannot be pickled."""
+        state = self.__dict__.copy()
+        if state.get("_cov_pending") is not None:
+            state["_cov_value"] = self._cov
+            state["_cov_pending"] = None
+        return state
+
     @property
     def _cov(self):
         """Covariance of (intercept, coefficients), computed on first use when deferred."""
