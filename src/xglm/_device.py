@@ -73,10 +73,12 @@ def _buffer(nbytes: int) -> np.ndarray:
     return buf
 
 
-def _aligned_empty(shape, dtype) -> np.ndarray:
+def _aligned_empty(shape, dtype, pooled: bool = True) -> np.ndarray:
+    """An uninitialised C-ordered array whose data start at a 64-byte boundary, in a
+    pooled buffer (see :func:`_buffer`) or, with ``pooled=False``, a fresh one."""
     dtype = np.dtype(dtype)
     nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    buf = _buffer(nbytes + _ALIGN)
+    buf = _buffer(nbytes + _ALIGN) if pooled else np.empty(nbytes + _ALIGN, np.uint8)
     start = -buf.ctypes.data % _ALIGN
     return buf[start : start + nbytes].view(dtype).reshape(shape)
 
@@ -85,11 +87,7 @@ def column_major_empty(n: int, p: int, dtype=np.float64) -> np.ndarray:
     """An uninitialised ``(n, p)`` array in column-major (Fortran) order whose data start
     at a 64-byte boundary: a design built into it goes to the solvers without a copy
     (see :func:`feature_major`). Not pooled: the caller keeps it."""
-    dtype = np.dtype(dtype)
-    nbytes = n * p * dtype.itemsize
-    buf = np.empty(nbytes + _ALIGN, np.uint8)
-    start = -buf.ctypes.data % _ALIGN
-    return buf[start : start + nbytes].view(dtype).reshape(p, n).T
+    return _aligned_empty((p, n), dtype, pooled=False).T
 
 
 def feature_major(X, dtype, block: int = ROW_BLOCK) -> jax.Array:

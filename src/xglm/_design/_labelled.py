@@ -308,22 +308,17 @@ def formula_column(values, name):
     return pd.Series(arr)
 
 
-def _sum_is_finite(arr) -> bool:
-    """Whether a float array's sum is finite: then it holds no NaN and no inf (the
-    converse can fail by overflow, so a non-finite sum is followed by an exact check)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return bool(np.isfinite(np.sum(arr)))
-
-
 def missing_rows(var: Var) -> np.ndarray:
     """Boolean mask of samples with a missing value anywhere in ``var``."""
     v = var.values
     if isinstance(v, pd.Series):
-        if v.dtype.kind == "f" and _sum_is_finite(v.to_numpy(dtype=float, na_value=np.nan)):
+        values = v.to_numpy(dtype=float, na_value=np.nan) if v.dtype.kind == "f" else None
+        # a finite sum: no NaN (an overflowing sum falls through to the exact check)
+        if values is not None and np.isfinite(design_checksum(values)):
             return np.zeros(len(v), dtype=bool)
         return np.asarray(v.isna())
     arr = np.asarray(v)
-    if arr.dtype.kind == "f" and _sum_is_finite(arr):
+    if arr.dtype.kind == "f" and np.isfinite(design_checksum(arr)):
         return np.zeros(arr.shape[0], dtype=bool)
     if arr.dtype.kind in "fc":
         miss = np.isnan(arr)
