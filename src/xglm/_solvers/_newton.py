@@ -39,7 +39,15 @@ from .._families import Family
 from .._penalties import PenaltyArrays
 from ._quadratic import apg_model, cd_l1, scaled_factor, solve_factored
 
-__all__ = ["newton_population", "null_starts", "information", "row_subsample", "xt_dot", "x_dot"]
+__all__ = [
+    "newton_population",
+    "null_starts",
+    "information",
+    "lipschitz",
+    "row_subsample",
+    "xt_dot",
+    "x_dot",
+]
 
 # From SUBSAMPLE_INFO_N samples the information matrix is estimated from a row subsample
 # of n / INFO_FRACTION rows (at least INFO_ROWS_PER_PARAM per coefficient); from LARGE_N
@@ -104,12 +112,24 @@ def _info_from_weights(Xt, wk, mask, fit_intercept):
 
 
 def _map_neurons(fn, args):
-    """``lax.map(fn, args)`` over the leading neuron axis, one neuron at a time (a Gram
-    matrix each: the memory does not grow with the neurons); one neuron is called
-    directly."""
+    """``lax.map(fn, args)`` over the leading neuron axis, one neuron at a time; one
+    neuron is called directly. ``fn`` takes the tuple of one neuron's ``args``.
+
+    Used for a Gram matrix each (the memory does not grow with the neurons) and for every
+    LAPACK call: jaxlib spreads a batched LAPACK call (what ``jax.vmap`` makes of one)
+    over XLA's intra-op thread pool, and two such calls that XLA runs at the same time
+    in one program were seen to hang population fits on two CPUs. One matrix at a
+    time, a call does not use the pool.
+    """
     if args[0].shape[0] == 1:
-        return fn(tuple(a[0] for a in args))[None]
+        return jax.tree_util.tree_map(lambda a: a[None], fn(tuple(a[0] for a in args)))
     return lax.map(fn, args)
+
+
+def lipschitz(A, l2):
+    """The largest eigenvalue of every neuron's ``A + diag(l2)`` (``(k, q, q)``,
+    ``(k, q)``), slightly enlarged: the step bound of :func:`apg_model`."""
+    return _map_neurons(lambda a: jnp.max(jnp.linalg.eigvalsh(a[0] + jnp.diag(a[1]))), (A, l2))
 
 
 def _working_weights(family: Family, eta, w):
@@ -274,13 +294,16 @@ def newton_population(
                 T,
             )
         return per_neuron(
-            lambda pn, m, a, cc, l2, t: apg_model(pn, m, a, cc, l2, t, tol * 0.1, inner_maxiter),
+            lambda pn, m, a, cc, l2, t, lip: apg_model(
+                pn, m, a, cc, l2, t, lip, tol * 0.1, inner_maxiter
+            ),
             pen.neuron_major(),
             M,
             A,
             c,
             L2,
             T,
+            lipschitz(A, L2),
         )
 
     def newton_step_length(t, T, D, eta_T, eta_D):
@@ -293,8 +316,12 @@ def newton_population(
         ok = jnp.isfinite(t_new) & (t_new > 0)
         return jnp.where(ok, jnp.minimum(t_new, 4.0), t)
 
+    # LAPACK calls run one neuron at a time (see _map_neurons)
     def factor_all(A):
-        return per_neuron(scaled_factor, A + jax.vmap(jnp.diag)(L2))
+        return _map_neurons(lambda a: scaled_factor(a[0] + jnp.diag(a[1])), (A, L2))
+
+    def solve_all(fac, c):
+        return _map_neurons(lambda a: solve_factored(*a), (*fac, c))
 
     # ---- start ----------------------------------------------------------------------
     # From the family's starting means (the default, as R's glm.fit), or from the given
@@ -378,7 +405,7 @@ def newton_population(
                 factor_all(A),
                 fac,
             )
-            D = per_neuron(solve_factored, *fac, c) - T
+            D = solve_all(fac, c) - T
         else:
             D = nonsmooth_candidates(T, c, A) - T
         if accelerate:

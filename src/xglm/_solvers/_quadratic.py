@@ -101,11 +101,14 @@ def cd_l1(A, c, l2, l1, t0, tol, max_sweeps):
     return t
 
 
-def apg_model(pen: PenaltyArrays, mask, A, c, l2, t0, tol, max_iter):
-    """Accelerated proximal gradient on the quadratic model (group penalties)."""
+def apg_model(pen: PenaltyArrays, mask, A, c, l2, t0, lam_max, tol, max_iter):
+    """Accelerated proximal gradient on the quadratic model (group penalties).
+
+    ``lam_max`` is the largest eigenvalue of ``A + diag(l2)``, computed by the caller
+    (one neuron at a time, see ``_newton._map_neurons``).
+    """
     Ap = A + jnp.diag(l2)
-    L = jnp.max(jnp.linalg.eigvalsh(Ap)) * 1.0001
-    step = 1.0 / L
+    step = 1.0 / (lam_max * 1.0001)
 
     def prox(v):
         beta = pen.prox_nonsmooth(v[1:] * mask, step) * mask
