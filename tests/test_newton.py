@@ -1,5 +1,6 @@
-"""The population Newton solver's compiled program: no batched LAPACK call, and a fit
-that once deadlocked XLA's CPU runtime on two CPUs completes."""
+"""The Newton solver: its compiled program holds no batched LAPACK call, a population fit
+that once hung XLA's CPU runtime on two CPUs completes, and a large fit whose subsample
+information shapes the steps poorly switches to every row."""
 
 import re
 import subprocess
@@ -8,11 +9,18 @@ import textwrap
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
+import xglm
 from xglm._families import get_family
 from xglm._penalties import PenaltyArrays
-from xglm._solvers._newton import LARGE_N, newton_population
+from xglm._solvers._newton import (
+    FULL_INFO_MIN_ITER,
+    LARGE_N,
+    SUBSAMPLE_INFO_N,
+    newton_population,
+)
 
 
 def _penalty(kind, p, k):
@@ -78,3 +86,22 @@ def test_population_fit_that_deadlocked_on_two_cpus_completes():
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "completed"
+
+
+def test_large_fit_with_strongly_varying_weights_switches_to_every_row():
+    # Gamma with the inverse link has working weights mu^2, which vary strongly here: the
+    # information estimated from a row subsample shaped the steps so poorly that this fit
+    # took 337 iterations. After FULL_INFO_MIN_ITER iterations a neuron still running
+    # takes its information from every row.
+    rng = np.random.default_rng(1)
+    n, p = 12_000, 20
+    assert n >= SUBSAMPLE_INFO_N
+    X = rng.standard_normal((n, p)) / np.sqrt(p)
+    y = rng.gamma(2.0, np.exp(X @ rng.standard_normal(p) * 0.6) / 2.0)
+    m = xglm.GLM("gamma").fit(X, y)
+    assert m.converged_ and FULL_INFO_MIN_ITER < m.n_iter_ <= FULL_INFO_MIN_ITER + 15
+    # the canonical link: the score is [1 X]^T (y - mu), zero at the maximum
+    mu = 1.0 / (m.intercept_ + X @ m.coef_)
+    assert np.all(mu > 0)
+    score = np.r_[np.sum(y - mu), X.T @ (y - mu)] / n
+    assert np.max(np.abs(score)) < 1e-7 * np.mean(y), score

@@ -60,6 +60,8 @@ INFO_ROWS_PER_PARAM = 25
 PRESOLVE_FRACTION = 64
 PRESOLVE_ROWS_PER_PARAM = 20
 PRESOLVE_TOL = 1e-4
+# the fewest iterations on the subsample information before a neuron switches to every row
+FULL_INFO_MIN_ITER = 10
 
 
 def xt_dot(Xt, R):
@@ -242,23 +244,46 @@ def newton_population(
     # the weighting, instead of a copy it would mostly not use.
     Xs_shared = row_subsample(Xt, stride) if k > 1 else None
 
-    def info_scaled(eta, need):
-        """Scaled information of the neurons flagged in ``need`` (others: zeros)."""
+    # A neuron still running after ``full_after`` iterations, whose passes have then
+    # cost about one Gram matrix over every row, takes its information from every row
+    # from then on: the subsample estimate shapes the steps poorly when the working
+    # weights vary strongly (a Gamma fit with the inverse link near the boundary took
+    # 240 iterations on it, 13 on the exact information).
+    full_after = max(FULL_INFO_MIN_ITER, q // 4) if stride > 1 else maxiter + 1
+    sw_k = jnp.broadcast_to(sw, (k,))
+
+    def info_scaled(eta, need, full=False):
+        """Scaled information of the neurons flagged in ``need`` (others: zeros), from
+        the row subsample or, with ``full``, from every row."""
         etas = row_subsample(eta, stride)
         Ws = jnp.broadcast_to(row_subsample(W, stride), etas.shape)
         sws = jnp.sum(Ws, axis=1)
 
         def one(args):
-            eta1, w1, m1, s1, flag = args
+            i, eta1, w1, m1, s1, flag = args
 
             def build():
                 wk = _working_weights(family, eta1, w1)
                 Xs = row_subsample(Xt, stride) if Xs_shared is None else Xs_shared
                 return _info_from_weights(Xs, wk, m1, fit_intercept) / s1
 
-            return lax.cond(flag, build, lambda: jnp.zeros((q, q), dtype))
+            def build_full():
+                # the neuron's rows are read here alone, not sliced at every refresh
+                eta_f = lax.dynamic_index_in_dim(eta, i, keepdims=False)
+                w_f = W[0] if W.shape[0] == 1 else lax.dynamic_index_in_dim(W, i, keepdims=False)
+                wk = _working_weights(family, eta_f, w_f)
+                return _info_from_weights(Xt, wk, m1, fit_intercept) / sw_k[i]
 
-        return _map_neurons(one, (etas, Ws, M, sws, need))
+            if stride == 1 or full is False:
+                compute = build
+            else:
+
+                def compute():
+                    return lax.cond(full, build_full, build)
+
+            return lax.cond(flag, compute, lambda: jnp.zeros((q, q), dtype))
+
+        return _map_neurons(one, (jnp.arange(k), etas, Ws, M, sws, need))
 
     def residuals(eta, direct=None):
         """The score residuals ``w (y - mu) mu' / V`` at ``eta``, ``(k, n)``; for the
@@ -394,7 +419,8 @@ def newton_population(
 
     def body(carry):
         T, F, eta_T, S, A, fac, it, done, conv, prev_change, need, iters, cg = carry
-        A = jnp.where(need[:, None, None], info_scaled(eta_T, need), A)
+        need = need | ((it == full_after) & ~done)
+        A = jnp.where(need[:, None, None], info_scaled(eta_T, need, it >= full_after), A)
         # the quadratic model 1/2 t'At - c't at T: c = A T - gradient of the loss, or on
         # the first model from the starting means the IRLS right-hand side
         direct = (it == 0) & use_start
