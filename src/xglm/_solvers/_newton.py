@@ -130,7 +130,7 @@ def _map_neurons(fn, args):
 
 def lipschitz(A, l2):
     """The largest eigenvalue of every neuron's ``A + diag(l2)`` (``(k, q, q)``,
-    ``(k, q)``), slightly enlarged: the step bound of :func:`apg_model`."""
+    ``(k, q)``), which bounds the step of :func:`apg_model`; one neuron at a time."""
     return _map_neurons(lambda a: jnp.max(jnp.linalg.eigvalsh(a[0] + jnp.diag(a[1]))), (A, l2))
 
 
