@@ -249,7 +249,10 @@ def newton_population(
     # from then on: the subsample estimate shapes the steps poorly when the working
     # weights vary strongly (a Gamma fit with the inverse link near the boundary took
     # 240 iterations on it, 13 on the exact information).
-    full_after = max(FULL_INFO_MIN_ITER, q // 4) if stride > 1 else maxiter + 1
+    # A Gaussian fit with the identity link keeps one information matrix, which XLA then
+    # hoists out of the loop with all that is computed from it: it does not switch.
+    switch = stride > 1 and not constant_info
+    full_after = max(FULL_INFO_MIN_ITER, q // 4) if switch else maxiter + 1
     sw_k = jnp.broadcast_to(sw, (k,))
 
     def info_scaled(eta, need, full=False):
@@ -419,8 +422,11 @@ def newton_population(
 
     def body(carry):
         T, F, eta_T, S, A, fac, it, done, conv, prev_change, need, iters, cg = carry
-        need = need | ((it == full_after) & ~done)
-        A = jnp.where(need[:, None, None], info_scaled(eta_T, need, it >= full_after), A)
+        if full_after <= maxiter:
+            need = need | ((it == full_after) & ~done)
+            A = jnp.where(need[:, None, None], info_scaled(eta_T, need, it >= full_after), A)
+        else:
+            A = jnp.where(need[:, None, None], info_scaled(eta_T, need), A)
         # the quadratic model 1/2 t'At - c't at T: c = A T - gradient of the loss, or on
         # the first model from the starting means the IRLS right-hand side
         direct = (it == 0) & use_start
