@@ -45,8 +45,8 @@ def _lapack_operand_shapes(text):
 @pytest.mark.parametrize("n", [300, LARGE_N])  # the plain path; the presolve and subsample
 @pytest.mark.parametrize("family", ["poisson", "gaussian"])
 def test_population_program_calls_lapack_one_matrix_at_a_time(kind, n, family):
-    # jaxlib spreads a batched LAPACK call over XLA's intra-op thread pool; two of them
-    # running at once deadlocked that pool on two CPUs. Every call must be unbatched.
+    # jaxlib spreads a batched LAPACK call over XLA's intra-op thread pool; programs with
+    # two of them that XLA could run at once hung on two CPUs. Every call is unbatched.
     p, k = 6, 3
     Xt = jnp.zeros((p, n))
     Y = jnp.ones((k, n))
@@ -65,7 +65,7 @@ def test_population_program_calls_lapack_one_matrix_at_a_time(kind, n, family):
     assert shapes == [(name, f"tensor<{p + 1}x{p + 1}xf64>") for name, _ in shapes]
 
 
-def test_population_fit_that_deadlocked_on_two_cpus_completes():
+def test_population_fit_that_hung_on_two_cpus_completes():
     # 16 neurons x 3,000 samples x 60 features, Poisson Ridge: with batched Cholesky calls
     # this hung in every run on two CPUs (it completes on one); run in a fresh process so
     # that a hang fails the test instead of stalling the suite
