@@ -251,8 +251,8 @@ def newton_population(
     # 240 iterations on it, 13 on the exact information).
     # A Gaussian fit with the identity link keeps one information matrix, which XLA then
     # hoists out of the loop with all that is computed from it: it does not switch.
-    switch = stride > 1 and not constant_info
-    full_after = max(FULL_INFO_MIN_ITER, q // 4) if switch else maxiter + 1
+    full_after = max(FULL_INFO_MIN_ITER, q // 4)
+    switches = stride > 1 and not constant_info and full_after < maxiter
     sw_k = jnp.broadcast_to(sw, (k,))
 
     def info_scaled(eta, need, full=False):
@@ -277,7 +277,7 @@ def newton_population(
                 wk = _working_weights(family, eta_f, w_f)
                 return _info_from_weights(Xt, wk, m1, fit_intercept) / sw_k[i]
 
-            if stride == 1 or full is False:
+            if full is False:
                 compute = build
             else:
 
@@ -422,7 +422,7 @@ def newton_population(
 
     def body(carry):
         T, F, eta_T, S, A, fac, it, done, conv, prev_change, need, iters, cg = carry
-        if full_after <= maxiter:
+        if switches:
             need = need | ((it == full_after) & ~done)
             A = jnp.where(need[:, None, None], info_scaled(eta_T, need, it >= full_after), A)
         else:
