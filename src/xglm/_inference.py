@@ -24,7 +24,7 @@ from scipy import stats
 from ._families import Family
 from ._penalties import PenaltyArrays
 from ._solvers import TRACE_COUNT
-from ._solvers._newton import information, x_dot
+from ._solvers._newton import information, information_screen, x_dot
 
 __all__ = [
     "fit_statistics",
@@ -32,6 +32,7 @@ __all__ = [
     "wald_table",
     "collinear_columns",
     "conditioning",
+    "conditioning_bound",
 ]
 
 
@@ -103,14 +104,17 @@ def summary_statistics(
     intercept,
     fit_intercept: bool,
     has_offset: bool = True,
-    with_info: bool = False,
+    info_stride: int = 0,
 ):
     """Deviance, Pearson chi^2, log-likelihoods, the null model and the penalized
-    objective of every neuron, and with ``with_info`` the information matrices.
+    objective of every neuron, and what ``info_stride`` asks for: with 1 the information
+    matrices (``info``), with a larger stride what bounds their conditioning (``info_sub``
+    and ``info_diag``, see :func:`~xglm._solvers._newton.information_screen`), with 0
+    neither.
 
     ``y, w, offset, mask, coef``: 1-D or neuron-major (see :func:`_neuron_major_eta`).
     One pass over the design plus the intercept-only fits (and a Gram matrix per neuron
-    for the information).
+    for the information, or a subsample's and one more pass for the screen).
     """
     TRACE_COUNT["stats"] += 1
     Y, W, OFF, M, eta = _neuron_major_eta(Xt, y, w, offset, mask, coef, intercept)
@@ -168,8 +172,12 @@ def summary_statistics(
     if distance is not None:
         counts = jnp.broadcast_to(W > 0, mu.shape)
         out["boundary_distance"] = jnp.min(jnp.where(counts, distance, jnp.inf), axis=1)
-    if with_info:
+    if info_stride == 1:
         out["info"] = information(Xt, eta, Y, W, M, family, fit_intercept)
+    elif info_stride > 1:
+        out["info_sub"], out["info_diag"] = information_screen(
+            Xt, eta, Y, W, M, family, fit_intercept, info_stride
+        )
     return out
 
 
@@ -186,8 +194,9 @@ def fit_statistics(
 ):
     """Per-neuron fit statistics as numpy arrays with a leading neuron axis ``(k, ...)``.
 
-    ``Xt`` is the design feature-major, ``(p, n)``. ``info=False`` skips the
-    information matrices (see :func:`information_of`, on demand).
+    ``Xt`` is the design feature-major, ``(p, n)``. ``info``: the ``info_stride`` of
+    :func:`summary_statistics` (0 skips the information matrices, see
+    :func:`information_of`, on demand).
     """
     if y.ndim == 2:
         mask, coef = (np.ascontiguousarray(np.asarray(a).T) for a in (mask, coef))
@@ -264,6 +273,32 @@ def conditioning(info: np.ndarray, active: np.ndarray, l2_full: np.ndarray, sum_
         return 0.0
     ev = np.linalg.eigvalsh(m)
     return float(max(ev[0], 0.0) / ev[-1])
+
+
+def conditioning_bound(
+    sub: np.ndarray, diag: np.ndarray, active: np.ndarray, l2_full: np.ndarray, sum_w: float
+) -> float:
+    """A lower bound on :func:`conditioning` from a row subsample's information ``sub``
+    and the exact diagonal ``diag`` of the full information (see
+    :func:`~xglm._solvers._newton.information_screen`).
+
+    The full information ``A`` is the subsample's ``S`` plus the other rows' (positive
+    semi-definite), so with ``D`` the diagonal of ``A + L`` (``L = sum_w diag(l2)``) the
+    smallest eigenvalue of ``D^-1/2 (A + L) D^-1/2`` is at least that of
+    ``D^-1/2 (S + L) D^-1/2``; its largest is at most its trace, the number of active
+    parameters. 0 when the bound is not finite or a column has no information.
+    """
+    idx = np.flatnonzero(active)
+    if idx.size == 0:
+        return 1.0
+    pen = sum_w * l2_full[idx]
+    d = diag[idx] + pen
+    sub = sub[np.ix_(idx, idx)] + np.diag(pen)
+    if not (np.all(np.isfinite(sub)) and np.all(np.isfinite(d)) and np.all(d > 1e-300)):
+        return 0.0
+    s = 1.0 / np.sqrt(d)
+    ev = np.linalg.eigvalsh(sub * np.outer(s, s))
+    return float(max(ev[0], 0.0) / idx.size)
 
 
 def wald_table(coef, se, dist: str, dof: float, level: float = 0.95):

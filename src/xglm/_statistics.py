@@ -25,15 +25,18 @@ from ._families import Family
 from ._inference import (
     collinear_columns,
     conditioning,
+    conditioning_bound,
     covariance,
     fit_statistics,
     information_of,
 )
 from ._penalties import PenaltyArrays
+from ._solvers._newton import info_stride
 from ._solvers._qr import dependent_columns, qr_irls
 from .errors import DesignError, RankDeficientError
 
 __all__ = [
+    "EAGER_INFO_SIZE",
     "QR_CONDITIONING",
     "Data",
     "ModelStatistics",
@@ -45,6 +48,9 @@ __all__ = [
 # below this conditioning of the (penalized) information matrix a fit is refined by the
 # QR-based IRLS: the Newton solver's coefficients are accurate to about eps over it
 QR_CONDITIONING = 1e-8
+# up to this many multiply-adds (n (p+1)^2 per neuron) the information matrices are
+# computed with the statistics, beyond it on first use of the covariance
+EAGER_INFO_SIZE = 2e8
 
 
 def scalar_or(arr, k):
@@ -149,6 +155,21 @@ def refine_ill_conditioned(
     return Solution(coef, intercept, n_iter, converged), covs
 
 
+def _screen_passes(st: dict, mask: np.ndarray, k: int | None, fit_intercept: bool) -> bool:
+    """Whether the subsample bound (:func:`~xglm._inference.conditioning_bound`) shows
+    every neuron of an unpenalized fit conditioned well enough to need neither the QR
+    refinement nor a rank check."""
+    for i in range(k or 1):
+        m = mask if k is None else mask[:, i]
+        active = np.concatenate([[fit_intercept], m > 0])
+        bound = conditioning_bound(
+            st["info_sub"][i], st["info_diag"][i], active, np.zeros(active.size), 0.0
+        )
+        if bound < QR_CONDITIONING:
+            return False
+    return True
+
+
 def model_statistics(
     design,
     y: np.ndarray,
@@ -178,9 +199,12 @@ def model_statistics(
     l2 = np.asarray(penalty.l2)
     sparse = penalty.has_l1 or penalty.has_group
     unpenalized = not np.any(l2) and not sparse
-    # the information matrix costs a Gram matrix: computed now when cheap or needed for
-    # the rank check, otherwise on first use of the covariance
-    eager = unpenalized or n * (p + 1) ** 2 * (k or 1) <= 2e8
+    # the information matrix costs a Gram matrix: computed now when cheap, otherwise on
+    # first use of the covariance. An unpenalized fit needs the rank check now: a bound on
+    # its conditioning from a row subsample settles it at a fraction of the Gram matrix,
+    # which is then computed only when the bound cannot
+    cheap = n * (p + 1) ** 2 * (k or 1) <= EAGER_INFO_SIZE
+    stride = 1 if cheap else (info_stride(n, p) if unpenalized else 0)
     if f64:
         arrays = (X64, args["y"], args["w"], args["offset"], args["mask"])
     else:
@@ -188,13 +212,17 @@ def model_statistics(
         arrays = (X64, resp["y"], resp["w"], resp["offset"], np.asarray(mask, float))
     has_offset = bool(np.any(off != 0))
 
-    def statistics(coef, intercept):
+    def statistics(coef, intercept, stride):
         b = np.asarray(intercept if k is not None else intercept[0])
         return fit_statistics(
-            *arrays, family, penalty, coef, b, fit_intercept, info=eager, has_offset=has_offset
+            *arrays, family, penalty, coef, b, fit_intercept, info=stride, has_offset=has_offset
         )
 
-    st = statistics(solution.coef, solution.intercept)
+    st = statistics(solution.coef, solution.intercept, stride)
+    if stride > 1 and not _screen_passes(st, mask, k, fit_intercept):
+        b = np.asarray(solution.intercept if k is not None else solution.intercept[0])
+        st["info"] = information_of(X64, *arrays[1:], family, solution.coef, b, fit_intercept)
+    eager = "info" in st
     qr_cov = {}
     if eager and not sparse:
         labels = ["Intercept"] + list(design.layout.feature_labels)
@@ -204,7 +232,7 @@ def model_statistics(
         )
         if qr_cov:
             solution = refined
-            st = statistics(solution.coef, solution.intercept)
+            st = statistics(solution.coef, solution.intercept, 1)
     coef, intercept = solution.coef, solution.intercept
     ks = range(k or 1)
     actives, scales, dofs, ranks = [], [], [], []

@@ -43,6 +43,8 @@ __all__ = [
     "newton_population",
     "null_starts",
     "information",
+    "information_screen",
+    "info_stride",
     "lipschitz",
     "row_subsample",
     "xt_dot",
@@ -153,7 +155,32 @@ def information(Xt, ETA, Y, W, M, family: Family, fit_intercept: bool):
     return _map_neurons(one, (ETA, W, M))
 
 
-def _info_stride(n: int, p: int) -> int:
+def information_screen(Xt, ETA, Y, W, M, family: Family, fit_intercept: bool, stride: int):
+    """What bounds the conditioning of every neuron's information without its Gram
+    matrix: the information of a row subsample (:func:`row_subsample` at ``stride``)
+    ``(k, p+1, p+1)`` and the exact diagonal of the full information ``(k, p+1)``.
+
+    The subsample's rows are rows of the design, so the full information dominates the
+    subsample's (see :func:`xglm._inference.conditioning_bound`). Costs one pass over
+    the design and a ``1/stride`` Gram matrix. Arguments as :func:`information`.
+    """
+    W = jnp.broadcast_to(W, ETA.shape)
+
+    def one(args):
+        eta1, w1, m1 = args
+        wk = _working_weights(family, eta1, w1)
+        sub = _info_from_weights(
+            row_subsample(Xt, stride), row_subsample(wk, stride), m1, fit_intercept
+        )
+        # masked features keep the unit diagonal _info_from_weights gives them
+        diag = jnp.sum(Xt * (Xt * wk[None, :]), axis=1) * m1 + (1.0 - m1)
+        head = jnp.sum(wk) if fit_intercept else jnp.ones((), wk.dtype)
+        return sub, jnp.concatenate([head[None], diag])
+
+    return _map_neurons(one, (ETA, W, M))
+
+
+def info_stride(n: int, p: int) -> int:
     """Row stride of the information estimate (1: every row)."""
     if n < SUBSAMPLE_INFO_N or n < 4 * INFO_ROWS_PER_PARAM * (p + 1):
         return 1
@@ -220,7 +247,7 @@ def newton_population(
     L2 = jnp.concatenate([zeros_k1, pen.l2.T * M], axis=1)  # (k, p+1)
     L1 = jnp.concatenate([zeros_k1, pen.l1.T * M], axis=1)
     smooth = pen.smooth
-    stride = _info_stride(n, p)
+    stride = info_stride(n, p)
     accelerate = smooth and stride > 1
     # Gaussian with the identity link: the information does not depend on the iterate
     constant_info = family.name == "gaussian" and family.link.name == "identity"

@@ -1,0 +1,149 @@
+"""The statistics after a fit (``_statistics.py``): the rank screen of large unpenalized
+fits, a bound on the conditioning from a row subsample that spares the Gram matrix."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import statsmodels.api as sm
+
+import xglm
+from xglm import _statistics
+from xglm._families import get_family
+from xglm._inference import conditioning, conditioning_bound
+from xglm._solvers._newton import information, information_screen
+from xglm.errors import RankDeficientError
+
+N = 20_000
+
+
+def _design(kind, rng):
+    x = rng.uniform(0, 10, N)
+    if kind == "normal":
+        return rng.standard_normal((N, 12))
+    if kind == "polynomial-5":
+        return np.column_stack([x**j for j in range(1, 6)])
+    if kind == "polynomial-8":  # conditioning near 1e-11 (see test_qr.py)
+        return np.column_stack([x**j for j in range(1, 9)])
+    if kind == "dependent":
+        X = rng.standard_normal((N, 6))
+        return np.column_stack([X, X[:, 0] - 2 * X[:, 3]])
+    if kind == "indicator":  # a rare category: few of the subsample's rows see it
+        X = rng.standard_normal((N, 4))
+        return np.column_stack([X, (rng.random(N) < 0.002).astype(float)])
+    raise ValueError(kind)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize(
+    "kind", ["normal", "polynomial-5", "polynomial-8", "dependent", "indicator"]
+)
+def test_conditioning_bound_never_exceeds_the_conditioning(kind, fit_intercept):
+    rng = np.random.default_rng(7)
+    X = _design(kind, rng)
+    p = X.shape[1]
+    Xt = jnp.asarray(X.T)
+    beta = rng.normal(0, 0.1, p) / np.maximum(X.std(axis=0), 1e-12)
+    eta = jnp.asarray(0.3 + (X - X.mean(axis=0)) @ beta)[None, :]
+    y = jnp.zeros_like(eta)
+    w = jnp.asarray(rng.uniform(0.5, 2.0, N))[None, :]
+    mask = np.ones(p)
+    mask[1] = 0.0  # a masked feature is outside the active set
+    M = jnp.asarray(mask)[None, :]
+    family = get_family("poisson")
+    info = np.asarray(information(Xt, eta, y, w, M, family, fit_intercept))[0]
+    sub, diag = (
+        np.asarray(a)[0] for a in information_screen(Xt, eta, y, w, M, family, fit_intercept, 16)
+    )
+    np.testing.assert_allclose(diag, np.diag(info), rtol=1e-12)
+    active = np.concatenate([[fit_intercept], mask > 0])
+    l2 = np.zeros(p + 1)
+    exact = conditioning(info, active, l2, 1.0)
+    bound = conditioning_bound(sub, diag, active, l2, 1.0)
+    # rounding: a singular matrix's eigenvalues are zero to about eps
+    assert 0.0 <= bound <= exact * (1 + 1e-9) + 1e-14
+    if kind == "normal":  # the screen passes on common data, with a wide margin
+        assert bound > 1e-3
+    if kind in ("polynomial-8", "dependent"):
+        assert bound < _statistics.QR_CONDITIONING
+
+
+def test_conditioning_bound_counts_the_ridge():
+    rng = np.random.default_rng(3)
+    X = _design("dependent", rng)
+    p = X.shape[1]
+    Xt = jnp.asarray(X.T)
+    eta, y, w = jnp.zeros((1, N)), jnp.zeros((1, N)), jnp.ones((1, N))
+    M = jnp.ones((1, p))
+    family = get_family("poisson")
+    info = np.asarray(information(Xt, eta, y, w, M, family, True))[0]
+    sub, diag = (np.asarray(a)[0] for a in information_screen(Xt, eta, y, w, M, family, True, 16))
+    active = np.ones(p + 1, bool)
+    l2 = np.r_[0.0, np.full(p, 0.1)]
+    exact = conditioning(info, active, l2, float(N))
+    bound = conditioning_bound(sub, diag, active, l2, float(N))
+    assert 1e-4 < bound <= exact * (1 + 1e-9)
+
+
+@pytest.fixture
+def large(monkeypatch):
+    """Every fit counts as large: the information is no longer computed with the
+    statistics, so unpenalized fits go through the rank screen."""
+    monkeypatch.setattr(_statistics, "EAGER_INFO_SIZE", 0)
+
+
+def test_screened_fit_defers_the_covariance_and_matches_the_eager_one(monkeypatch):
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((N, 10))
+    y = rng.poisson(np.exp(0.2 + X @ rng.normal(0, 0.1, 10)))
+    w = rng.uniform(0.5, 2.0, N)
+    eager = xglm.GLM().fit(X, y, sample_weight=w)
+    assert eager._cov_value is not None
+    monkeypatch.setattr(_statistics, "EAGER_INFO_SIZE", 0)
+    m = xglm.GLM().fit(X, y, sample_weight=w)
+    assert m._cov_value is None and m._cov_pending is not None
+    np.testing.assert_array_equal(m.coef_, eager.coef_)
+    np.testing.assert_allclose(m.cov_params(), eager.cov_params(), rtol=1e-12)
+    ref = sm.GLM(y, sm.add_constant(X), family=sm.families.Poisson(), var_weights=w).fit(tol=1e-14)
+    np.testing.assert_allclose(m.bse_, ref.bse, rtol=1e-5)
+    np.testing.assert_allclose(np.r_[m.intercept_, m.coef_], ref.params, rtol=1e-6)
+
+
+def test_screened_population_defers_the_covariance(large):
+    rng = np.random.default_rng(12)
+    X = rng.standard_normal((N, 6))
+    Y = rng.poisson(np.exp(0.1 + X @ rng.normal(0, 0.1, (6, 3))))
+    pop = xglm.PopulationGLM().fit(X, Y)
+    assert pop._cov_value is None
+    for i in range(3):
+        ref = sm.GLM(Y[:, i], sm.add_constant(X), family=sm.families.Poisson()).fit(tol=1e-14)
+        np.testing.assert_allclose(pop.bse_[i], ref.bse, rtol=1e-5)
+
+
+def test_ill_conditioned_large_fit_is_still_refined(large):
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 10, N)
+    X = np.column_stack([x**j for j in range(1, 9)])
+    y = rng.poisson(np.exp(0.5 + 0.3 * x - 0.05 * x**2 + 0.002 * x**3))
+    # the reference on unit-scale columns, where the problem is well conditioned
+    s = np.linalg.norm(X, axis=0) / np.sqrt(N)
+    ref = sm.GLM(y, sm.add_constant(X / s), family=sm.families.Poisson()).fit(tol=1e-14)
+    m = xglm.GLM().fit(X, y)
+    assert m._cov_value is not None  # the screen failed: computed with the statistics
+    np.testing.assert_allclose(np.r_[m.intercept_, m.coef_], ref.params / np.r_[1, s], rtol=1e-8)
+    np.testing.assert_allclose(m.bse_, ref.bse / np.r_[1, s], rtol=1e-8)
+
+
+def test_dependent_columns_of_a_large_fit_are_named(large):
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((N, 4))
+    X = np.column_stack([X, X[:, 0] - 2 * X[:, 3]])
+    y = rng.poisson(np.exp(0.1 + 0.1 * X[:, 0]))
+    with pytest.raises(RankDeficientError) as err:
+        xglm.GLM().fit(X, y)
+    assert str(err.value) == (
+        "X: the design is rank deficient; these columns are linearly dependent: "
+        "x0 ~ x3 ~ x4. Fix: drop one column of each set, or add a Ridge penalty "
+        "(regularizer='Ridge')."
+    )
