@@ -1,5 +1,6 @@
-"""The statistics after a fit (``_statistics.py``): the rank screen of large unpenalized
-fits, a bound on the conditioning from a row subsample that spares the Gram matrix."""
+"""The statistics after a fit (``_statistics.py``): the rank screen of unpenalized fits
+on enough rows for the solver's row subsample, a bound on the conditioning from that
+subsample that spares the Gram matrix."""
 
 from __future__ import annotations
 
@@ -86,23 +87,17 @@ def test_conditioning_bound_counts_the_ridge():
     assert 1e-4 < bound <= exact * (1 + 1e-9)
 
 
-@pytest.fixture
-def large(monkeypatch):
-    """Every fit counts as large: the information is no longer computed with the
-    statistics, so unpenalized fits go through the rank screen."""
-    monkeypatch.setattr(_statistics, "EAGER_INFO_SIZE", 0)
-
-
 def test_screened_fit_defers_the_covariance_and_matches_the_eager_one(monkeypatch):
     rng = np.random.default_rng(11)
     X = rng.standard_normal((N, 10))
     y = rng.poisson(np.exp(0.2 + X @ rng.normal(0, 0.1, 10)))
     w = rng.uniform(0.5, 2.0, N)
-    eager = xglm.GLM().fit(X, y, sample_weight=w)
-    assert eager._cov_value is not None
-    monkeypatch.setattr(_statistics, "EAGER_INFO_SIZE", 0)
     m = xglm.GLM().fit(X, y, sample_weight=w)
     assert m._cov_value is None and m._cov_pending is not None
+    # without the screen the information is computed with the statistics
+    monkeypatch.setattr(_statistics, "info_stride", lambda n, p: 1)
+    eager = xglm.GLM().fit(X, y, sample_weight=w)
+    assert eager._cov_value is not None
     np.testing.assert_array_equal(m.coef_, eager.coef_)
     np.testing.assert_allclose(m.cov_params(), eager.cov_params(), rtol=1e-12)
     ref = sm.GLM(y, sm.add_constant(X), family=sm.families.Poisson(), var_weights=w).fit(tol=1e-14)
@@ -110,7 +105,7 @@ def test_screened_fit_defers_the_covariance_and_matches_the_eager_one(monkeypatc
     np.testing.assert_allclose(np.r_[m.intercept_, m.coef_], ref.params, rtol=1e-6)
 
 
-def test_screened_population_defers_the_covariance(large):
+def test_screened_population_defers_the_covariance():
     rng = np.random.default_rng(12)
     X = rng.standard_normal((N, 6))
     Y = rng.poisson(np.exp(0.1 + X @ rng.normal(0, 0.1, (6, 3))))
@@ -121,7 +116,7 @@ def test_screened_population_defers_the_covariance(large):
         np.testing.assert_allclose(pop.bse_[i], ref.bse, rtol=1e-5)
 
 
-def test_ill_conditioned_large_fit_is_still_refined(large):
+def test_ill_conditioned_fit_fails_the_screen_and_is_refined():
     rng = np.random.default_rng(1)
     x = rng.uniform(0, 10, N)
     X = np.column_stack([x**j for j in range(1, 9)])
@@ -135,7 +130,7 @@ def test_ill_conditioned_large_fit_is_still_refined(large):
     np.testing.assert_allclose(m.bse_, ref.bse / np.r_[1, s], rtol=1e-8)
 
 
-def test_dependent_columns_of_a_large_fit_are_named(large):
+def test_dependent_columns_fail_the_screen_and_are_named():
     rng = np.random.default_rng(2)
     X = rng.standard_normal((N, 4))
     X = np.column_stack([X, X[:, 0] - 2 * X[:, 3]])

@@ -200,11 +200,15 @@ def model_statistics(
     sparse = penalty.has_l1 or penalty.has_group
     unpenalized = not np.any(l2) and not sparse
     # the information matrix costs a Gram matrix: computed now when cheap, otherwise on
-    # first use of the covariance. An unpenalized fit needs the rank check now: a bound on
-    # its conditioning from a row subsample settles it at a fraction of the Gram matrix,
-    # which is then computed only when the bound cannot
-    cheap = n * (p + 1) ** 2 * (k or 1) <= EAGER_INFO_SIZE
-    stride = 1 if cheap else (info_stride(n, p) if unpenalized else 0)
+    # first use of the covariance. An unpenalized fit needs the rank check now: where the
+    # solver estimates the information from a row subsample, a bound on the conditioning
+    # from that subsample settles it at a fraction of the Gram matrix, which is then
+    # computed only when the bound cannot
+    screen = info_stride(n, p) if unpenalized else 1
+    if screen > 1:
+        stride = screen
+    else:
+        stride = int(n * (p + 1) ** 2 * (k or 1) <= EAGER_INFO_SIZE)
     if f64:
         arrays = (X64, args["y"], args["w"], args["offset"], args["mask"])
     else:
