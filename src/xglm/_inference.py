@@ -62,7 +62,7 @@ def _null_intercepts(Y, W, OFF, family, fit_intercept, has_offset=True, iters: i
     b = b - jnp.sum(W * OFF, axis=1) / sw
     b = jnp.where(jnp.isfinite(b), b, 0.0)
 
-    def body(_, b):
+    def step(b):
         eta = OFF + b[:, None]
         mu = family.link.inverse(eta)
         d = family.link.inverse_deriv(eta)
@@ -73,7 +73,19 @@ def _null_intercepts(Y, W, OFF, family, fit_intercept, has_offset=True, iters: i
         new = jnp.sum(wk * jnp.where(ok, z, 0.0), axis=1) / jnp.maximum(jnp.sum(wk, axis=1), 1e-300)
         return jnp.where(jnp.isfinite(new), new, b)
 
-    return lax.fori_loop(0, iters, body, b)
+    # every iteration is a pass over the samples: stop once no intercept moves beyond
+    # round-off (a few iterations; at most ``iters``)
+    def cond(c):
+        it, b, change = c
+        return (it < iters) & (change > 0)
+
+    def body(c):
+        it, b, _ = c
+        new = step(b)
+        moved = jnp.abs(new - b) > 4 * jnp.finfo(b.dtype).eps * (1.0 + jnp.abs(new))
+        return it + 1, new, jnp.sum(moved)
+
+    return lax.while_loop(cond, body, (0, b, jnp.asarray(1)))[1]
 
 
 def _neuron_major_eta(Xt, y, w, offset, mask, coef, intercept):
