@@ -142,9 +142,9 @@ def profile(prob, repeats=5):
     wv = jnp.asarray(np.random.default_rng(0).uniform(0.5, 1.5, X.shape[0]))
     xtwx = jax.jit(lambda Xt, w: (Xt * w[None, :]) @ Xt.T)
     kern["X^T W X, all rows (one neuron)"] = _timeit(lambda: xtwx(Xt, wv).block_until_ready())
-    from xglm._solvers._newton import _info_stride
+    from xglm._solvers._newton import info_stride
 
-    s_ = _info_stride(*X.shape)
+    s_ = info_stride(*X.shape)
     Xs, ws = Xt[:, ::s_], wv[::s_]
     kern[f"X^T W X, every {s_}-th row (the solver's estimate)"] = _timeit(
         lambda: xtwx(Xs, ws).block_until_ready()

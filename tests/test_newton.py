@@ -1,5 +1,6 @@
-"""The Newton solver: its compiled program holds no batched LAPACK call, a population fit
-that once hung XLA's CPU runtime on two CPUs completes, and a large fit whose subsample
+"""The Newton solver: its products over the samples equal the whole products when run in
+chunks, its compiled program holds no batched LAPACK call, a population fit that once
+hung XLA's CPU runtime on two CPUs completes, and a large fit whose subsample
 information shapes the steps poorly switches to every row."""
 
 import re
@@ -18,9 +19,35 @@ from xglm._penalties import PenaltyArrays
 from xglm._solvers._newton import (
     FULL_INFO_MIN_ITER,
     LARGE_N,
+    SAMPLE_CHUNK,
     SUBSAMPLE_INFO_N,
+    information,
     newton_population,
+    xt_dot,
 )
+
+
+# fewer samples than two chunks (one product), a whole number of chunks, and a remainder
+@pytest.mark.parametrize("n", [SAMPLE_CHUNK + 5, 3 * SAMPLE_CHUNK, 3 * SAMPLE_CHUNK + 17])
+def test_products_over_the_samples_in_chunks_equal_the_whole_products(n):
+    rng = np.random.default_rng(n)
+    X = rng.standard_normal((n, 7))
+    R = rng.standard_normal((3, n))
+    np.testing.assert_allclose(xt_dot(jnp.asarray(X.T), jnp.asarray(R)), R @ X, rtol=1e-12)
+    eta = 0.3 * rng.standard_normal((2, n))
+    w = rng.uniform(0.5, 2.0, (1, n))
+    mask = np.ones((2, 7))
+    mask[1, 2] = 0.0  # a masked feature: a unit row and column
+    info = information(
+        jnp.asarray(X.T), eta, np.zeros((2, n)), w, mask, get_family("poisson"), True
+    )
+    for i in range(2):
+        Z = np.column_stack([np.ones(n), X * mask[i]])
+        ref = Z.T @ (Z * (w[0] * np.exp(eta[i]))[:, None])
+        if i == 1:
+            ref[3, :] = ref[:, 3] = 0.0
+            ref[3, 3] = 1.0
+        np.testing.assert_allclose(info[i], ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())
 
 
 def _penalty(kind, p, k):
