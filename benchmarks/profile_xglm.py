@@ -160,6 +160,10 @@ def main(argv=None):
     ap.add_argument("--one", help="profile this problem in this process (used internally)")
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args(argv)
+    known = [prob["name"] for _, prob in _problems(args.quick)]
+    unknown = sorted(set(args.only or []) - set(known))
+    if unknown:
+        ap.error(f"--only: unknown problem(s) {unknown}; expected names from {known}")
     if not args.one:  # one fresh process per problem, so first calls compile from scratch
         import os
         import subprocess
