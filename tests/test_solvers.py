@@ -194,10 +194,11 @@ def test_row_subsample_takes_runs_of_consecutive_samples(n, stride):
     assert abs(got.shape[1] - n / stride) <= period
 
 
-@pytest.mark.parametrize("solver", ["lbfgs", "fista"])
-def test_vmapped_population_with_shared_weights_and_per_neuron_offsets(solver):
-    # first-order solvers vmap over neurons: shared (1, n) weights broadcast, per-neuron
-    # offsets are mapped; each neuron matches its own fit
+@pytest.mark.parametrize("solver", ["lbfgs", "bfgs", "fista"])
+def test_first_order_population_with_shared_weights_and_per_neuron_offsets(solver):
+    # the quasi-Newton minimisers run the neurons in sequence, FISTA vmaps them: shared
+    # (1, n) weights are used by every neuron, per-neuron offsets each by its own; each
+    # neuron matches its own fit
     rng = np.random.default_rng(5)
     X = rng.normal(size=(400, 3))
     off = rng.normal(0, 0.2, size=(400, 3))

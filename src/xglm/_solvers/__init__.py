@@ -12,6 +12,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 
 from .._families import Family
 from .._penalties import PenaltyArrays
@@ -120,7 +121,8 @@ def fit_arrays(
     penalty arrays ``(p, k)``; ``b0`` ``(k,)``. Each neuron's objective is minimised
     independently; the Newton solver runs the neurons together in batches of at most
     :data:`MAX_BATCH_ELEMENTS` elements (equal batches, one compiled program), the
-    first-order solvers are vmapped.
+    quasi-Newton minimisers one neuron after another in one compiled program, FISTA
+    vmapped.
     """
     args = [Xt, y, w, offset, mask, family, penalty, beta0, b0]
     options = (from_start, solver, tol, maxiter, fit_intercept)
@@ -205,12 +207,37 @@ def _fit_arrays_jit(
                 beta1, b1 = prob.null_start()
             return _solve_one(prob, beta1, b1, solver, tol, maxiter)
 
-        shared = (None if w.shape[0] == 1 else 0, None if offset.shape[0] == 1 else 0)
-        w = w[0] if shared[0] is None else w
-        offset = offset[0] if shared[1] is None else offset
-        res = jax.vmap(one, in_axes=(0, *shared, 0, 0, 0, 0))(
-            y, w, offset, mask.T, pens, beta0.T, b0
-        )
+        # The quasi-Newton minimisers run one neuron after another: each gradient's X^T r
+        # is then a matrix-vector product, and each neuron stops at its own convergence
+        # (vmapped, X^T R was a matrix product that packs the whole design first, and
+        # every neuron ran the slowest one's iterations: 20 neurons of 50,000 x 60 took
+        # 965 ms vmapped, 372 ms in sequence). FISTA stays vmapped: its backtracking
+        # passes gain more from running the neurons together (544 ms against 897 ms).
+        if solver == "fista":
+            shared = (None if w.shape[0] == 1 else 0, None if offset.shape[0] == 1 else 0)
+            res = jax.vmap(one, in_axes=(0, *shared, 0, 0, 0, 0))(
+                y,
+                w[0] if shared[0] is None else w,
+                offset[0] if shared[1] is None else offset,
+                mask.T,
+                pens,
+                beta0.T,
+                b0,
+            )
+        else:
+
+            def each(a):
+                i, y1, m1, pen1, beta1, b1 = a
+                w1 = w[0] if w.shape[0] == 1 else w[i]
+                off1 = offset[0] if offset.shape[0] == 1 else offset[i]
+                return one(y1, w1, off1, m1, pen1, beta1, b1)
+
+            xs = (jnp.arange(y.shape[0]), y, mask.T, pens, beta0.T, b0)
+            if y.shape[0] == 1:
+                first = jax.tree_util.tree_map(lambda a: a[0], xs)
+                res = jax.tree_util.tree_map(lambda a: a[None], each(first))
+            else:
+                res = lax.map(each, xs)
         out = SolverOutput(res.coef.T, res.intercept, res.n_iter, res.converged, res.objective)
     if single:
         return SolverOutput(
