@@ -47,8 +47,9 @@ def test_population_neurons_report_their_own_iterations():
 
 @pytest.mark.parametrize("offset_shape", ["shared", "per_neuron"])
 def test_population_in_batches_equals_single_neuron_fits(monkeypatch, offset_shape):
-    # 5 neurons x 300 samples in batches of at most 2 neurons (the last one padded):
-    # every neuron's fit, statistics and mask equal its own single-neuron fit
+    # 5 neurons x 300 samples in batches of at most 2 neurons (the last one padded),
+    # for the solver and the statistics: every neuron's fit, statistics, standard
+    # errors and mask equal its own single-neuron fit
     import xglm._solvers as solvers
 
     monkeypatch.setattr(solvers, "MAX_BATCH_ELEMENTS", 600)
@@ -77,6 +78,9 @@ def test_population_in_batches_equals_single_neuron_fits(monkeypatch, offset_sha
         np.testing.assert_allclose(m.intercept_[j], s.intercept_[0], rtol=1e-8)
         for attr in ("deviance_", "loglik_", "null_deviance_", "objective_"):
             assert getattr(m, attr)[j] == pytest.approx(getattr(s, attr), rel=1e-9), attr
+        np.testing.assert_allclose(
+            np.asarray(m.bse_[j])[[0] + [c + 1 for c in cols]], s.bse_, rtol=1e-7
+        )
         assert m.n_iter_[j] == s.n_iter_
 
 

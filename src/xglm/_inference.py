@@ -23,7 +23,7 @@ from scipy import stats
 
 from ._families import Family
 from ._penalties import PenaltyArrays
-from ._solvers import TRACE_COUNT
+from ._solvers import TRACE_COUNT, neuron_batches
 from ._solvers._newton import information, information_screen, x_dot
 
 __all__ = [
@@ -210,12 +210,43 @@ def fit_statistics(
     :func:`summary_statistics` (0 skips the information matrices, see
     :func:`information_of`, on demand).
     """
-    if y.ndim == 2:
-        mask, coef = (np.ascontiguousarray(np.asarray(a).T) for a in (mask, coef))
-    out = summary_statistics(
-        Xt, y, w, offset, mask, family, penalty, coef, intercept, fit_intercept, has_offset, info
-    )
-    return {key: np.asarray(v) for key, v in out.items()}
+    if y.ndim == 1:
+        out = summary_statistics(
+            Xt,
+            y,
+            w,
+            offset,
+            mask,
+            family,
+            penalty,
+            coef,
+            intercept,
+            fit_intercept,
+            has_offset,
+            info,
+        )
+        return {key: np.asarray(v) for key, v in out.items()}
+    # a population in batches of neurons, as the solver runs it (neuron_batches)
+    mask, coef = (np.ascontiguousarray(np.asarray(a).T) for a in (mask, coef))
+    k, n = y.shape
+    parts = []
+    for idx in neuron_batches(k, n):
+        out = summary_statistics(
+            Xt,
+            y[idx],
+            w if w.shape[0] == 1 else w[idx],
+            offset if offset.shape[0] == 1 else offset[idx],
+            mask[idx],
+            family,
+            penalty.neuron(idx),
+            coef[idx],
+            np.asarray(intercept)[idx],
+            fit_intercept,
+            has_offset,
+            info,
+        )
+        parts.append({key: np.asarray(v) for key, v in out.items()})
+    return {key: np.concatenate([part[key] for part in parts])[:k] for key in parts[0]}
 
 
 def information_of(Xt, y, w, offset, mask, family, coef, intercept, fit_intercept):

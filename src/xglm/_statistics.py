@@ -276,9 +276,10 @@ def model_statistics(
     if eager:
         cov = build_cov(st["info"])
     else:
-        # the closure keeps the response arrays, not the fit's copy of the design; the
-        # design may be the caller's array, so a modification in place is detected
-        response = arrays[1:]
+        # the closure keeps the response, weights and offsets as the estimator holds
+        # them, not the fit's copies (a population's neuron-major response is one; its
+        # buffer is then free for the next fit); the design may be the caller's array,
+        # so a modification in place is detected
         b = np.asarray(intercept if k is not None else intercept[0])
         checksum = design.extra.get("checksum")
         if checksum is None:
@@ -294,6 +295,8 @@ def model_statistics(
                     "to fit (X.copy()) when the data are modified later."
                 )
             X = feature_major(design.X, np.float64)
+            resp = core_arrays(y, w, off, np.float64)
+            response = (resp["y"], resp["w"], resp["offset"], np.asarray(mask, float))
             return build_cov(information_of(X, *response, family, coef, b, fit_intercept))
 
     npar = np.asarray(ranks, float) + family.n_extra_params() + extra_params
