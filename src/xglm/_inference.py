@@ -230,7 +230,7 @@ def fit_statistics(
     mask, coef = (np.ascontiguousarray(np.asarray(a).T) for a in (mask, coef))
     k, n = y.shape
     parts = []
-    for idx in neuron_batches(k, n):
+    for idx in neuron_batches(k, n, Xt.shape[0]):
         out = summary_statistics(
             Xt,
             y[idx],

@@ -101,11 +101,14 @@ def _solve_one(prob: Problem, beta0, b0, solver, tol, maxiter):
 MAX_BATCH_ELEMENTS = 2**19
 
 
-def neuron_batches(k: int, n: int) -> list[np.ndarray]:
+def neuron_batches(k: int, n: int, p: int) -> list[np.ndarray]:
     """The neuron indices of each batch of a population of ``k`` neurons of ``n``
-    samples (see :data:`MAX_BATCH_ELEMENTS`): equal batches, so one compiled program
-    serves them all; the last is padded with copies of its first neuron."""
-    n_batches = max(1, -(-k * n // MAX_BATCH_ELEMENTS))
+    samples and ``p`` features: equal batches, so one compiled program serves them all;
+    the last is padded with copies of its first neuron. A batch holds at most
+    :data:`MAX_BATCH_ELEMENTS` (neuron x sample) elements, or an eighth of the design's
+    when that is more (a large design is then not read once per neuron)."""
+    limit = max(MAX_BATCH_ELEMENTS, n * p // 8)
+    n_batches = max(1, -(-k * n // limit))
     size = -(-k // n_batches)
     return [
         np.where(np.arange(start, start + size) < k, np.arange(start, start + size), start)
@@ -146,7 +149,7 @@ def fit_arrays(
     if y.ndim == 1 or solver != "irls":
         return _fit_arrays_jit(*args, *options)
     k, n = y.shape
-    batches = neuron_batches(k, n)
+    batches = neuron_batches(k, n, Xt.shape[0])
     if len(batches) == 1:
         return _fit_arrays_jit(*args, *options)
     outs = []
