@@ -23,7 +23,7 @@ from scipy import stats
 
 from ._families import Family
 from ._penalties import PenaltyArrays
-from ._solvers import TRACE_COUNT, neuron_batches
+from ._solvers import TRACE_COUNT, neuron_batches, neuron_rows
 from ._solvers._newton import information, information_screen, x_dot
 
 __all__ = [
@@ -234,8 +234,8 @@ def fit_statistics(
         out = summary_statistics(
             Xt,
             y[idx],
-            w if w.shape[0] == 1 else w[idx],
-            offset if offset.shape[0] == 1 else offset[idx],
+            neuron_rows(w, idx),
+            neuron_rows(offset, idx),
             mask[idx],
             family,
             penalty.neuron(idx),

@@ -12,18 +12,18 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from .._families import Family
 from .._penalties import PenaltyArrays
 from ..errors import XglmError
 from ._first_order import fista, quasi_newton
-from ._newton import newton_population
+from ._newton import map_neurons, newton_population
 from ._problem import Problem, SolverOutput
 
 __all__ = [
     "fit_arrays",
     "neuron_batches",
+    "neuron_rows",
     "default_solver",
     "resolve_solver",
     "SOLVER_NAMES",
@@ -116,6 +116,12 @@ def neuron_batches(k: int, n: int, p: int) -> list[np.ndarray]:
     ]
 
 
+def neuron_rows(a, idx):
+    """Rows ``idx`` of a neuron-major array ``(k, n)``; weights or offsets shared by every
+    neuron (``(1, n)``) as they are."""
+    return a if a.shape[0] == 1 else a[idx]
+
+
 def fit_arrays(
     Xt,
     y,
@@ -157,8 +163,8 @@ def fit_arrays(
         batch = [
             Xt,
             y[idx],
-            w if w.shape[0] == 1 else w[idx],
-            offset if offset.shape[0] == 1 else offset[idx],
+            neuron_rows(w, idx),
+            neuron_rows(offset, idx),
             mask[:, idx],
             family,
             penalty.neuron(idx),
@@ -248,12 +254,7 @@ def _fit_arrays_jit(
                 off1 = offset[0] if offset.shape[0] == 1 else offset[i]
                 return one(y1, w1, off1, m1, pen1, beta1, b1)
 
-            xs = (jnp.arange(y.shape[0]), y, mask.T, pens, beta0.T, b0)
-            if y.shape[0] == 1:
-                first = jax.tree_util.tree_map(lambda a: a[0], xs)
-                res = jax.tree_util.tree_map(lambda a: a[None], each(first))
-            else:
-                res = lax.map(each, xs)
+            res = map_neurons(each, (jnp.arange(y.shape[0]), y, mask.T, pens, beta0.T, b0))
         out = SolverOutput(res.coef.T, res.intercept, res.n_iter, res.converged, res.objective)
     if single:
         return SolverOutput(

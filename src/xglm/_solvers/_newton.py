@@ -46,6 +46,7 @@ __all__ = [
     "information_screen",
     "info_stride",
     "lipschitz",
+    "map_neurons",
     "row_subsample",
     "sum_over_samples",
     "xt_dot",
@@ -135,8 +136,9 @@ def row_subsample(A, stride: int):
 def _info_from_weights(Xt, wk, mask, fit_intercept):
     """``[1 X]^T diag(wk) [1 X]`` with masked features replaced by unit rows."""
 
-    # X enters through Z alone, so a subsampled X is read inside Z's fusion, not copied;
-    # the intercept's row and column come with the Gram matrix, as a row of Z
+    # X enters through Z alone: a subsampled X is read inside Z's fusion when the
+    # product is one chunk (a scan over chunks takes it copied); the intercept's row and
+    # column come with the Gram matrix, as a row of Z
     def gram(x, w):
         sq = jnp.sqrt(w)
         Z = jnp.concatenate([sq[None, :], x * sq[None, :]])
@@ -151,9 +153,10 @@ def _info_from_weights(Xt, wk, mask, fit_intercept):
     return jnp.block([[sb[None, None], hb[None, :]], [hb[:, None], H]])
 
 
-def _map_neurons(fn, args):
+def map_neurons(fn, args):
     """``lax.map(fn, args)`` over the leading neuron axis, one neuron at a time; one
-    neuron is called directly. ``fn`` takes the tuple of one neuron's ``args``.
+    neuron is called directly. ``fn`` takes one neuron's ``args`` (a tuple of arrays and
+    pytrees whose leaves all have the neuron axis first).
 
     Used for a Gram matrix each (the memory does not grow with the neurons) and for every
     LAPACK call: jaxlib spreads a batched LAPACK call (what ``jax.vmap`` makes of one)
@@ -161,15 +164,16 @@ def _map_neurons(fn, args):
     in one program were seen to hang population fits on two CPUs. One matrix at a
     time, a call does not use the pool.
     """
-    if args[0].shape[0] == 1:
-        return jax.tree_util.tree_map(lambda a: a[None], fn(tuple(a[0] for a in args)))
+    if jax.tree_util.tree_leaves(args)[0].shape[0] == 1:
+        first = jax.tree_util.tree_map(lambda a: a[0], args)
+        return jax.tree_util.tree_map(lambda a: a[None], fn(first))
     return lax.map(fn, args)
 
 
 def lipschitz(A, l2):
     """The largest eigenvalue of every neuron's ``A + diag(l2)`` (``(k, q, q)``,
     ``(k, q)``), which bounds the step of :func:`apg_model`; one neuron at a time."""
-    return _map_neurons(lambda a: jnp.max(jnp.linalg.eigvalsh(a[0] + jnp.diag(a[1]))), (A, l2))
+    return map_neurons(lambda a: jnp.max(jnp.linalg.eigvalsh(a[0] + jnp.diag(a[1]))), (A, l2))
 
 
 def _working_weights(family: Family, eta, w):
@@ -188,7 +192,7 @@ def information(Xt, ETA, Y, W, M, family: Family, fit_intercept: bool):
         eta1, w1, m1 = args
         return _info_from_weights(Xt, _working_weights(family, eta1, w1), m1, fit_intercept)
 
-    return _map_neurons(one, (ETA, W, M))
+    return map_neurons(one, (ETA, W, M))
 
 
 def information_screen(Xt, ETA, Y, W, M, family: Family, fit_intercept: bool, stride: int):
@@ -214,7 +218,7 @@ def information_screen(Xt, ETA, Y, W, M, family: Family, fit_intercept: bool, st
         head = jnp.sum(wk) if fit_intercept else jnp.ones((), wk.dtype)
         return sub, jnp.concatenate([head[None], diag])
 
-    return _map_neurons(one, (ETA, W, M))
+    return map_neurons(one, (ETA, W, M))
 
 
 def info_stride(n: int, p: int) -> int:
@@ -304,8 +308,9 @@ def newton_population(
 
     # The information is estimated from every ``stride``-th sample. A population copies
     # the subsample once and shares it (small, cached) between the neurons' Gram
-    # matrices; one neuron reads it from the design at each (rare) refresh, fused into
-    # the weighting, instead of a copy it would mostly not use.
+    # matrices; one neuron takes it from the design at each (rare) refresh: read inside
+    # the weighting's fusion when its Gram matrix is one product, copied (1/stride of
+    # the design) before the scan when it runs in chunks (see sum_over_samples).
     Xs_shared = row_subsample(Xt, stride) if k > 1 else None
 
     # A neuron still running after ``full_after`` iterations, whose passes have then
@@ -350,7 +355,7 @@ def newton_population(
 
             return lax.cond(flag, compute, lambda: jnp.zeros((q, q), dtype))
 
-        return _map_neurons(one, (jnp.arange(k), etas, Ws, M, sws, need))
+        return map_neurons(one, (jnp.arange(k), etas, Ws, M, sws, need))
 
     def residuals(eta, direct=None):
         """The score residuals ``w (y - mu) mu' / V`` at ``eta``, ``(k, n)``; for the
@@ -408,12 +413,12 @@ def newton_population(
         ok = jnp.isfinite(t_new) & (t_new > 0)
         return jnp.where(ok, jnp.minimum(t_new, 4.0), t)
 
-    # LAPACK calls run one neuron at a time (see _map_neurons)
+    # LAPACK calls run one neuron at a time (see map_neurons)
     def factor_all(A):
-        return _map_neurons(lambda a: scaled_factor(a[0] + jnp.diag(a[1])), (A, L2))
+        return map_neurons(lambda a: scaled_factor(a[0] + jnp.diag(a[1])), (A, L2))
 
     def solve_all(fac, c):
-        return _map_neurons(lambda a: solve_factored(*a), (*fac, c))
+        return map_neurons(lambda a: solve_factored(*a), (*fac, c))
 
     # ---- start ----------------------------------------------------------------------
     # From the family's starting means (the default, as R's glm.fit), or from the given
