@@ -1,12 +1,15 @@
 """The Newton solver: its products over the samples equal the whole products when run in
 chunks, its compiled program holds no batched LAPACK call, a population fit that once
-hung XLA's CPU runtime on two CPUs completes, and a large fit whose subsample
-information shapes the steps poorly switches to every row."""
+hung XLA's CPU runtime on two CPUs completes, a large fit whose subsample information
+shapes the steps poorly switches to every row, and wide L1 fits on working sets reach
+glum's optimum (or, when the solution outgrows the working set, are finished on every
+feature)."""
 
 import re
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -21,8 +24,10 @@ from xglm._solvers._newton import (
     LARGE_N,
     SAMPLE_CHUNK,
     SUBSAMPLE_INFO_N,
+    WORKING_SET,
     information,
     newton_population,
+    working_set,
     xt_dot,
 )
 
@@ -132,3 +137,149 @@ def test_large_fit_with_strongly_varying_weights_switches_to_every_row():
     assert np.all(mu > 0)
     score = np.r_[np.sum(y - mu), X.T @ (y - mu)] / n
     assert np.max(np.abs(score)) < 1e-7 * np.mean(y), score
+
+
+# ---------------------------------------------------------------- working sets (wide L1 fits)
+def _wide_data(family, n, p, nonzero, frac, seed=0):
+    """A wide design with ``nonzero`` true effects and the L1 strength ``frac`` times
+    the smallest one that zeroes every coefficient."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    beta = np.zeros(p)
+    beta[:nonzero] = 0.3 / np.sqrt(max(nonzero / 5, 1))
+    eta = 0.2 + X @ beta
+    y = rng.poisson(np.exp(eta)).astype(float) if family == "poisson" else eta + rng.normal(size=n)
+    return X, y, frac * np.max(np.abs(X.T @ (y - y.mean()))) / n
+
+
+def _half_deviance_gradient(family, X, y, coef, b):
+    """Mean half deviance and its gradient in ``(b, coef)`` (canonical links)."""
+    eta = b + X @ coef
+    if family == "poisson":
+        mu = np.exp(eta)
+        logs = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0) / mu), 0.0)
+        loss = np.mean(logs - (y - mu))
+    else:
+        mu = eta
+        loss = 0.5 * np.mean((y - mu) ** 2)
+    return loss, np.mean(mu - y), X.T @ (mu - y) / len(y)
+
+
+def _objective_and_kkt(family, X, y, coef, b, l1, l2):
+    loss, g0, g = _half_deviance_gradient(family, X, y, coef, b)
+    g = g + l2 * coef
+    viol = np.where(coef != 0, np.abs(g + l1 * np.sign(coef)), np.maximum(np.abs(g) - l1, 0.0))
+    obj = loss + np.sum(l1 * np.abs(coef)) + 0.5 * np.sum(l2 * coef**2)
+    return obj, max(abs(g0), float(np.max(viol)))
+
+
+def _glum(family, X, y, alpha, ratio):
+    glum = pytest.importorskip("glum")
+    m = glum.GeneralizedLinearRegressor(
+        family=family, alpha=alpha, l1_ratio=ratio, gradient_tol=1e-9, max_iter=200
+    )
+    with warnings.catch_warnings():
+        # glum's line search reports round-off near its optimum
+        warnings.simplefilter("ignore")
+        m.fit(X, y)
+    return m.coef_, float(m.intercept_)
+
+
+def _fits_recorded(monkeypatch):
+    """Record what the estimator's solver core returns."""
+    from xglm import _model
+
+    outs = []
+    real = _model.fit_arrays
+
+    def recording(*args, **kwargs):
+        outs.append(real(*args, **kwargs))
+        return outs[-1]
+
+    monkeypatch.setattr(_model, "fit_arrays", recording)
+    return outs
+
+
+@pytest.mark.parametrize(
+    ("family", "pen", "ratio"),
+    [("poisson", "Lasso", 1.0), ("gaussian", "Lasso", 1.0), ("poisson", "ElasticNet", 0.7)],
+)
+def test_wide_l1_fit_on_working_sets_reaches_glums_optimum(family, pen, ratio, monkeypatch):
+    n, p = 2000, 300
+    assert working_set(p, _penalty("lasso", p, 1)) == WORKING_SET < p
+    X, y, alpha = _wide_data(family, n, p, nonzero=5, frac=0.1)
+    outs = _fits_recorded(monkeypatch)
+    strength = alpha if pen == "Lasso" else (alpha, ratio)
+    m = xglm.GLM(family, regularizer=pen, regularizer_strength=strength).fit(X, y)
+    assert m.solver_ == "irls" and m.converged_
+    assert not np.any(np.asarray(outs[-1].overflow))  # finished on its working sets
+    l1, l2 = alpha * ratio, alpha * (1 - ratio)
+    coef, b = np.asarray(m.coef_), float(m.intercept_[0])
+    ours, kkt = _objective_and_kkt(family, X, y, coef, b, l1, l2)
+    assert kkt <= 1e-6
+    g_coef, g_b = _glum(family, X, y, alpha, ratio)
+    theirs, _ = _objective_and_kkt(family, X, y, g_coef, g_b, l1, l2)
+    assert abs(ours - theirs) <= 1e-7 * abs(theirs)
+    # the same features are nonzero, far fewer than the working set holds
+    assert np.array_equal(coef != 0, np.abs(g_coef) > 1e-8)
+    assert 0 < np.sum(coef != 0) < WORKING_SET
+
+
+def test_solution_denser_than_the_working_set_is_finished_on_every_feature(monkeypatch):
+    # about 250 nonzero coefficients: more than the working set holds, so the Newton fit
+    # overflows and is finished by the Newton solver on every feature (300 <= 1000)
+    n, p = 2000, 300
+    X, y, alpha = _wide_data("poisson", n, p, nonzero=250, frac=0.005, seed=1)
+    outs = _fits_recorded(monkeypatch)
+    m = xglm.GLM("poisson", regularizer="Lasso", regularizer_strength=alpha).fit(X, y)
+    assert np.all(np.asarray(outs[-1].overflow))
+    assert m.solver_ == "irls" and m.converged_
+    coef, b = np.asarray(m.coef_), float(m.intercept_[0])
+    assert np.sum(coef != 0) > WORKING_SET
+    ours, kkt = _objective_and_kkt("poisson", X, y, coef, b, alpha, 0.0)
+    assert kkt <= 1e-6
+    g_coef, g_b = _glum("poisson", X, y, alpha, 1.0)
+    theirs, _ = _objective_and_kkt("poisson", X, y, g_coef, g_b, alpha, 0.0)
+    assert abs(ours - theirs) <= 1e-7 * abs(theirs)
+
+
+def test_population_on_working_sets_equals_its_single_neuron_fits():
+    # three neurons with per-neuron strengths, the last one with a solution denser than
+    # its working set: the population is finished without working sets from where it
+    # stopped, and every neuron equals its single-neuron fit
+    n, p = 2000, 300
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((n, p))
+    effects = np.zeros((p, 3))
+    effects[:5, 0], effects[10:30, 1], effects[:, 2] = 0.3, 0.15, 0.03
+    Y = rng.poisson(np.exp(0.2 + X @ effects)).astype(float)
+    amax = np.max(np.abs(X.T @ (Y - Y.mean(0))), axis=0) / n
+    alpha = amax * np.array([0.1, 0.1, 0.005])
+    pop = xglm.PopulationGLM(regularizer="Lasso", regularizer_strength=alpha).fit(X, Y)
+    assert np.all(pop.converged_)
+    for i in range(Y.shape[1]):
+        one = xglm.GLM(regularizer="Lasso", regularizer_strength=alpha[i]).fit(X, Y[:, i])
+        assert one.converged_
+        coef, b = np.asarray(one.coef_), float(one.intercept_[0])
+        np.testing.assert_allclose(np.asarray(pop.coef_)[:, i], coef, rtol=0, atol=1e-6)
+        assert float(np.asarray(pop.intercept_)[i]) == pytest.approx(b, abs=1e-6)
+        assert _objective_and_kkt("poisson", X, Y[:, i], coef, b, alpha[i], 0.0)[1] <= 1e-6
+    nonzero = np.sum(np.asarray(pop.coef_) != 0, axis=0)
+    assert max(nonzero[:2]) < WORKING_SET < nonzero[2], nonzero
+
+
+def test_default_solver_by_penalty_and_width():
+    from xglm._solvers import default_solver, overflow_solver
+
+    lasso, group, ridge = (_penalty(kind, 5000, 1) for kind in ("lasso", "group", "ridge"))
+    assert [default_solver(pen, 5000) for pen in (lasso, group, ridge)] == [
+        "irls",
+        "fista",
+        "lbfgs",
+    ]
+    assert [default_solver(pen, 600) for pen in (lasso, group, ridge)] == ["irls"] * 3
+    # a working-set fit that overflows is finished on every feature, or by FISTA when the
+    # solver was chosen automatically for a design too wide for a full information matrix
+    assert overflow_solver(None, 1200) == "fista"
+    assert overflow_solver("irls", 1200) == "irls"
+    assert overflow_solver(None, 600) == "irls"

@@ -22,7 +22,7 @@ from ._families import NegativeBinomial, get_family
 from ._negbin import fit_alternating
 from ._penalties import get_regularizer
 from ._scores import score_model
-from ._solvers import fit_arrays, resolve_solver
+from ._solvers import fit_arrays, overflow_solver, resolve_solver
 from ._statistics import Solution, model_statistics, scalar_or
 from ._strength import resolve_penalty
 from .errors import (
@@ -262,6 +262,7 @@ class GLM:
         )
         mask = self._feature_mask(design, k)
         solver = resolve_solver(self.solver, penalty, design.layout.n_features)
+        overflow = overflow_solver(self.solver, design.layout.n_features)
         default_tol = 1e-8 if solver == "irls" else 1e-9
         if self.dtype == "float32":
             default_tol = 1e-5
@@ -295,6 +296,7 @@ class GLM:
                 tol,
                 maxiter,
                 bool(self.fit_intercept),
+                overflow,
             )
 
         if estimate_alpha:
@@ -312,6 +314,9 @@ class GLM:
         else:
             out = run(family, beta0, b0, from_start)
 
+        if out.overflow is not None and np.any(np.asarray(out.overflow)):
+            # the solution outgrew the working sets: the fit was finished by this solver
+            solver = overflow
         coef = np.asarray(out.coef, float)
         intercept = np.atleast_1d(np.asarray(out.intercept, float))
         if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):

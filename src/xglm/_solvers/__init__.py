@@ -25,6 +25,7 @@ __all__ = [
     "neuron_batches",
     "neuron_rows",
     "default_solver",
+    "overflow_solver",
     "resolve_solver",
     "SOLVER_NAMES",
     "Problem",
@@ -74,16 +75,29 @@ def resolve_solver(solver: str | None, penalty: PenaltyArrays, n_features: int) 
     return name
 
 
+# the widest design whose full information matrix a Newton fit forms by default
+NEWTON_MAX_FEATURES = 1000
+
+
 def default_solver(penalty: PenaltyArrays, n_features: int) -> str:
     """Pick the solver for a penalty and problem width.
 
     Newton-type (IRLS / proximal Newton) while forming ``X^T W X`` is affordable
-    (up to 1,000 features); beyond that L-BFGS for smooth and FISTA for non-smooth
-    penalties.
+    (up to :data:`NEWTON_MAX_FEATURES` features), and at any width for L1 penalties,
+    whose Newton models are solved on working sets (see
+    :func:`xglm._solvers._newton.working_set`); beyond that width L-BFGS for smooth and
+    FISTA for group penalties.
     """
-    if n_features <= 1000:
+    if n_features <= NEWTON_MAX_FEATURES or (penalty.has_l1 and not penalty.has_group):
         return "irls"
     return "lbfgs" if penalty.smooth else "fista"
+
+
+def overflow_solver(solver: str | None, n_features: int) -> str:
+    """What finishes a Newton fit on working sets whose solution outgrew them (see
+    :func:`fit_arrays`): the Newton solver on every feature, or, for a solver chosen
+    automatically beyond :data:`NEWTON_MAX_FEATURES` features, FISTA."""
+    return "fista" if solver is None and n_features > NEWTON_MAX_FEATURES else "irls"
 
 
 def _solve_one(prob: Problem, beta0, b0, solver, tol, maxiter):
@@ -137,6 +151,7 @@ def fit_arrays(
     tol: float,
     maxiter: int,
     fit_intercept: bool,
+    overflow: str = "irls",
 ) -> SolverOutput:
     """Fit one neuron or a population.
 
@@ -149,9 +164,78 @@ def fit_arrays(
     :data:`MAX_BATCH_ELEMENTS` elements (equal batches, one compiled program), the
     quasi-Newton minimisers one neuron after another in one compiled program, FISTA
     vmapped.
+
+    A wide L1 Newton fit runs on working sets; the neurons whose solution outgrows them
+    are finished, from where they stopped, by the ``overflow`` solver (``"irls"``: the
+    Newton solver on every feature; or ``"fista"``), the whole population in one more
+    fit that starts at the first's solution. Its iterations add to the first's.
     """
+    out = _fit_batches(
+        Xt,
+        y,
+        w,
+        offset,
+        mask,
+        family,
+        penalty,
+        beta0,
+        b0,
+        from_start,
+        solver,
+        tol,
+        maxiter,
+        fit_intercept,
+        True,
+    )
+    if out.overflow is None or not np.any(np.asarray(out.overflow)):
+        return out
+    second = _fit_batches(
+        Xt,
+        y,
+        w,
+        offset,
+        mask,
+        family,
+        penalty,
+        out.coef,
+        out.intercept,
+        False,
+        overflow,
+        tol,
+        maxiter,
+        fit_intercept,
+        False,
+    )
+    return SolverOutput(
+        second.coef,
+        second.intercept,
+        out.n_iter + second.n_iter,
+        second.converged,
+        second.objective,
+        out.overflow,
+    )
+
+
+def _fit_batches(
+    Xt,
+    y,
+    w,
+    offset,
+    mask,
+    family,
+    penalty,
+    beta0,
+    b0,
+    from_start,
+    solver,
+    tol,
+    maxiter,
+    fit_intercept,
+    working_sets,
+):
+    """:func:`fit_arrays`' one fit: a population's Newton fit in batches of neurons."""
     args = [Xt, y, w, offset, mask, family, penalty, beta0, b0]
-    options = (from_start, solver, tol, maxiter, fit_intercept)
+    options = (from_start, solver, tol, maxiter, fit_intercept, working_sets)
     if y.ndim == 1 or solver != "irls":
         return _fit_arrays_jit(*args, *options)
     k, n = y.shape
@@ -193,6 +277,7 @@ def _fit_arrays_jit(
     tol: float,
     maxiter: int,
     fit_intercept: bool,
+    working_sets: bool,
 ) -> SolverOutput:
     """:func:`fit_arrays` for one batch of neurons, compiled."""
     TRACE_COUNT["fit"] += 1
@@ -205,7 +290,7 @@ def _fit_arrays_jit(
     if solver == "irls":
         # with from_start the solver replaces T0 by the null start
         T0 = jnp.concatenate([b0[:, None], (beta0 * mask).T], axis=1)
-        T, n_iter, conv, obj = newton_population(
+        T, n_iter, conv, obj, over = newton_population(
             Xt,
             y,
             w,
@@ -218,8 +303,9 @@ def _fit_arrays_jit(
             fit_intercept,
             tol=tol,
             maxiter=maxiter,
+            working_sets=working_sets,
         )
-        out = SolverOutput(T[:, 1:].T, T[:, 0], n_iter, conv, obj)
+        out = SolverOutput(T[:, 1:].T, T[:, 0], n_iter, conv, obj, over)
     else:
         pens = penalty.neuron_major()
 
@@ -257,7 +343,5 @@ def _fit_arrays_jit(
             res = map_neurons(each, (jnp.arange(y.shape[0]), y, mask.T, pens, beta0.T, b0))
         out = SolverOutput(res.coef.T, res.intercept, res.n_iter, res.converged, res.objective)
     if single:
-        return SolverOutput(
-            out.coef[:, 0], out.intercept[0], out.n_iter[0], out.converged[0], out.objective[0]
-        )
+        return jax.tree_util.tree_map(lambda a: a[..., 0], out)
     return out

@@ -45,6 +45,7 @@ __all__ = [
     "information",
     "information_screen",
     "info_stride",
+    "working_set",
     "lipschitz",
     "map_neurons",
     "row_subsample",
@@ -66,6 +67,9 @@ PRESOLVE_ROWS_PER_PARAM = 20
 PRESOLVE_TOL = 1e-4
 # the fewest iterations on the subsample information before a neuron switches to every row
 FULL_INFO_MIN_ITER = 10
+# An L1 (Lasso, elastic-net) fit of more than 2 * WORKING_SET features builds its
+# information matrix on a working set of WORKING_SET features alone (see working_set)
+WORKING_SET = 128
 
 
 # Products that sum over the samples on both operands (a Gram matrix, X^T R for several
@@ -221,6 +225,22 @@ def information_screen(Xt, ETA, Y, W, M, family: Family, fit_intercept: bool, st
     return map_neurons(one, (ETA, W, M))
 
 
+def working_set(p: int, pen: PenaltyArrays) -> int | None:
+    """Size of the working set of an L1 fit of ``p`` features, or ``None`` (every
+    feature in every Newton model).
+
+    As glmnet, glum and skglm, a wide L1 fit solves its Newton models on the features
+    most likely to be nonzero: the nonzero and unpenalized ones, then those whose
+    gradient comes nearest to (or exceeds) their L1 strength. The gradient stays exact
+    over every feature, so a feature outside the set that violates its optimality
+    condition enters at the next refresh; a fit converges only once none does. The
+    information matrix costs ``n (W+1)^2`` instead of ``n (p+1)^2``.
+    """
+    if pen.has_group or not pen.has_l1 or p <= 2 * WORKING_SET:
+        return None
+    return WORKING_SET
+
+
 def info_stride(n: int, p: int) -> int:
     """Row stride of the information estimate (1: every row)."""
     if n < SUBSAMPLE_INFO_N or n < 4 * INFO_ROWS_PER_PARAM * (p + 1):
@@ -270,13 +290,17 @@ def newton_population(
     inner_maxiter: int = 1000,
     max_halvings: int = 40,
     refresh_ratio: float = 0.25,
+    working_sets: bool = True,
 ):
     """Solve every neuron.
 
     ``Xt``: ``(p, n)``; ``Y``: ``(k, n)``; ``W, OFF``: ``(k, n)`` or, shared by every
     neuron, ``(1, n)``; ``M``: ``(k, p)``; penalty arrays
-    ``(p, k)``/``(G, k)``; ``T0``: ``(k, p+1)`` starting ``(b, beta)``. Returns
-    ``(T, n_iter, converged, obj)``, ``obj`` without the deviance's terms in ``y`` alone.
+    ``(p, k)``/``(G, k)``; ``T0``: ``(k, p+1)`` starting ``(b, beta)``. A wide L1 fit
+    runs on working sets (see :func:`working_set`) unless ``working_sets`` is false.
+    Returns ``(T, n_iter, converged, obj, overflow)``, ``obj`` without the deviance's
+    terms in ``y`` alone; ``overflow`` flags the neurons whose solution outgrew their
+    working set (stopped unconverged as soon as it did).
     """
     dtype = Xt.dtype
     p, n = Xt.shape
@@ -288,10 +312,12 @@ def newton_population(
     L2 = jnp.concatenate([zeros_k1, pen.l2.T * M], axis=1)  # (k, p+1)
     L1 = jnp.concatenate([zeros_k1, pen.l1.T * M], axis=1)
     smooth = pen.smooth
-    stride = info_stride(n, p)
+    ws_size = working_set(p, pen) if working_sets else None
+    stride = info_stride(n, p if ws_size is None else ws_size)
     accelerate = smooth and stride > 1
     # Gaussian with the identity link: the information does not depend on the iterate
-    constant_info = family.name == "gaussian" and family.link.name == "identity"
+    # (nor, without a working set, on which features it covers)
+    constant_info = family.name == "gaussian" and family.link.name == "identity" and ws_size is None
 
     def eta_of(T, with_offset=True):
         eta = x_dot(Xt, T[:, 1:] * M) + T[:, :1] * icpt
@@ -324,27 +350,34 @@ def newton_population(
     switches = stride > 1 and not constant_info and full_after < maxiter
     sw_k = jnp.broadcast_to(sw, (k,))
 
-    def info_scaled(eta, need, full=False):
+    def info_scaled(eta, need, ws, full=False):
         """Scaled information of the neurons flagged in ``need`` (others: zeros), from
-        the row subsample or, with ``full``, from every row."""
+        the row subsample or, with ``full``, from every row; on the working sets ``ws``
+        (``(k, W)`` feature indices) when there are working sets."""
         etas = row_subsample(eta, stride)
         Ws = jnp.broadcast_to(row_subsample(W, stride), etas.shape)
         sws = jnp.sum(Ws, axis=1)
+        q_model = q if ws is None else ws.shape[1] + 1
 
         def one(args):
-            i, eta1, w1, m1, s1, flag = args
+            i, eta1, w1, m1, s1, flag, ws1 = args
+
+            def rows(X):
+                return X if ws1 is None else X[ws1]
+
+            m1 = m1 if ws1 is None else m1[ws1]
 
             def build():
                 wk = _working_weights(family, eta1, w1)
                 Xs = row_subsample(Xt, stride) if Xs_shared is None else Xs_shared
-                return _info_from_weights(Xs, wk, m1, fit_intercept) / s1
+                return _info_from_weights(rows(Xs), wk, m1, fit_intercept) / s1
 
             def build_full():
                 # the neuron's rows are read here alone, not sliced at every refresh
                 eta_f = lax.dynamic_index_in_dim(eta, i, keepdims=False)
                 w_f = W[0] if W.shape[0] == 1 else lax.dynamic_index_in_dim(W, i, keepdims=False)
                 wk = _working_weights(family, eta_f, w_f)
-                return _info_from_weights(Xt, wk, m1, fit_intercept) / sw_k[i]
+                return _info_from_weights(rows(Xt), wk, m1, fit_intercept) / sw_k[i]
 
             if full is False:
                 compute = build
@@ -353,9 +386,9 @@ def newton_population(
                 def compute():
                     return lax.cond(full, build_full, build)
 
-            return lax.cond(flag, compute, lambda: jnp.zeros((q, q), dtype))
+            return lax.cond(flag, compute, lambda: jnp.zeros((q_model, q_model), dtype))
 
-        return map_neurons(one, (jnp.arange(k), etas, Ws, M, sws, need))
+        return map_neurons(one, (jnp.arange(k), etas, Ws, M, sws, need, ws))
 
     def residuals(eta, direct=None):
         """The score residuals ``w (y - mu) mu' / V`` at ``eta``, ``(k, n)``; for the
@@ -380,14 +413,14 @@ def newton_population(
         out = fn(*jax.tree_util.tree_map(lambda a: a[0], args))
         return jax.tree_util.tree_map(lambda a: a[None], out)
 
-    def nonsmooth_candidates(T, c, A):
+    def nonsmooth_candidates(T, c, A, cols):
         if not pen.has_group:
             return per_neuron(
                 lambda a, cc, l2, l1, t: cd_l1(a, cc, l2, l1, t, tol * 0.1, inner_maxiter),
                 A,
                 c,
-                L2,
-                L1,
+                on_model(L2, cols),
+                on_model(L1, cols),
                 T,
             )
         return per_neuron(
@@ -412,6 +445,63 @@ def newton_population(
         t_new = t - d1 / d2
         ok = jnp.isfinite(t_new) & (t_new > 0)
         return jnp.where(ok, jnp.minimum(t_new, 4.0), t)
+
+    # ---- working sets (wide L1 fits) -------------------------------------------------
+    # ``ws``: every neuron's working set, ``(k, W)`` feature indices; ``cols``: the
+    # model's coefficients ``(k, W+1)`` in ``T``, the intercept first.
+    def select_ws(T, S):
+        """The working sets at ``T`` with scores ``S``: first the nonzero and the
+        unpenalized features, then the others by how near their gradient comes to
+        their L1 strength (the violators of their optimality condition first)."""
+        beta, l1 = T[:, 1:], L1[:, 1:]
+        g = jnp.abs(L2[:, 1:] * beta - S[:, 1:])
+        ratio = g / jnp.where(l1 > 0, l1, 1.0)
+        must = (beta != 0) | (l1 == 0)
+        prio = jnp.where(must, 1.0 + g / (1.0 + g), ratio / (1.0 + ratio))
+        prio = jnp.where(M > 0, prio, -1.0)
+        # more features that must be in the set than it holds: the neuron overflows
+        over = jnp.sum((M > 0) & (must | (ratio > 1.0)), axis=1) > ws_size
+        return jnp.sort(lax.top_k(prio, ws_size)[1], axis=1), over
+
+    def model_cols(ws):
+        return None if ws is None else jnp.concatenate([jnp.zeros_like(ws[:, :1]), ws + 1], 1)
+
+    def on_model(V, cols):
+        """``V`` ``(k, p+1)`` on the model's coefficients."""
+        return V if cols is None else jnp.take_along_axis(V, cols, axis=1)
+
+    def from_model(V, cols):
+        """A model step ``(k, W+1)`` as a full step ``(k, p+1)`` (zeros elsewhere)."""
+        if cols is None:
+            return V
+        return jnp.zeros((k, q), V.dtype).at[jnp.arange(k)[:, None], cols].set(V)
+
+    def direction_image(D, ws):
+        """``[1 X] D`` without the offset. A step on working sets is read from their
+        rows alone, one neuron at a time, while that reads less than the design."""
+        if ws is None or 2 * k * ws_size > p:
+            return eta_of(D, with_offset=False)
+
+        def one(args):
+            d1, ws1 = args
+            return d1[0] * icpt + jnp.take_along_axis(d1[1:], ws1, axis=0) @ Xt[ws1]
+
+        return map_neurons(one, (D, ws))
+
+    def complete(T, S, ws):
+        """Whether no feature outside the working set violates its optimality condition
+        by more than ``tol`` times the largest L1 strength (always, without working
+        sets)."""
+        if ws is None:
+            return jnp.ones((k,), bool)
+        beta, l1 = T[:, 1:], L1[:, 1:]
+        g = L2[:, 1:] * beta - S[:, 1:]
+        v = jnp.where(
+            beta == 0, jnp.maximum(jnp.abs(g) - l1, 0.0), jnp.abs(g + l1 * jnp.sign(beta))
+        )
+        inside = jnp.zeros((k, p), bool).at[jnp.arange(k)[:, None], ws].set(True)
+        v = jnp.where(inside | (M == 0), 0.0, v)
+        return jnp.max(v, axis=1) <= tol * jnp.max(l1, axis=1)
 
     # LAPACK calls run one neuron at a time (see map_neurons)
     def factor_all(A):
@@ -449,16 +539,23 @@ def newton_population(
             inner_maxiter=inner_maxiter,
             max_halvings=max_halvings,
             refresh_ratio=refresh_ratio,
+            working_sets=working_sets,
         )
-    eta0 = eta_of(T0)
-    F0 = obj_of(T0, eta0)
     eta_null = T_null[:, :1] * icpt + OFF
-    if pre > 1:
-        use_start = ~(jnp.isfinite(F0) & (F0 < obj_of(T_null, eta_null)))
+    if from_start and pre == 1:
+        # every neuron starts from the null model: the given start is not looked at
+        use_start = jnp.ones((k,), bool)
+        T0, eta_T0 = T_null, jnp.broadcast_to(eta_null, Y.shape)
+        F0 = jnp.full((k,), jnp.inf, dtype)
     else:
-        use_start = jnp.full((k,), from_start) | ~jnp.isfinite(F0)
-    T0 = jnp.where(use_start[:, None], T_null, T0)
-    eta_T0 = jnp.where(use_start[:, None], eta_null, eta0)
+        eta0 = eta_of(T0)
+        F0 = obj_of(T0, eta0)
+        if pre > 1:
+            use_start = ~(jnp.isfinite(F0) & (F0 < obj_of(T_null, eta_null)))
+        else:
+            use_start = ~jnp.isfinite(F0)
+        T0 = jnp.where(use_start[:, None], T_null, T0)
+        eta_T0 = jnp.where(use_start[:, None], eta_null, eta0)
     # A neuron whose every counted response is on the boundary of the support (a silent
     # neuron; outcomes all 0 or all 1) has no finite estimate: the intercept alone takes
     # its mean to the boundary, where its fit stops at once (reported after the fit, see
@@ -482,24 +579,46 @@ def newton_population(
         eta_s = jnp.where(jnp.isfinite(eta_s), eta_s, eta_T0)
         return jnp.where(use_start[:, None], eta_s, eta_T0)
 
-    eta_model = lax.cond(jnp.any(use_start), start_model, lambda: eta_T0)
-    A0 = info_scaled(eta_model, jnp.ones((k,), bool))
-    S0 = scores(residuals(eta_model, use_start))
-    # the first step from the starting means is accepted when finite
-    F0 = jnp.where(use_start, jnp.inf, F0)
-    fac0 = factor_all(A0)
+    if ws_size is None:
+        eta_model = lax.cond(jnp.any(use_start), start_model, lambda: eta_T0)
+        S0 = scores(residuals(eta_model, use_start))
+        ws0 = None
+        over0 = jnp.zeros((k,), bool)
+        # the first step from the starting means is accepted when finite
+        F0 = jnp.where(use_start, jnp.inf, F0)
+        direct0 = use_start
+    else:
+        # a working set is chosen from the gradient at the start: the first model is
+        # built at the start's coefficients (the null model's, by default) instead
+        eta_model = eta_T0
+        S0 = scores(residuals(eta_T0))
+        ws0, over0 = select_ws(T0, S0)
+        F0 = obj_of(T0, eta_T0)
+        direct0 = jnp.zeros((k,), bool)
+    A0 = info_scaled(eta_model, jnp.ones((k,), bool), ws0)
+    fac0 = factor_all(A0) if smooth else ()
 
     def body(carry):
-        T, F, eta_T, S, A, fac, it, done, conv, prev_change, need, iters, cg = carry
+        T, F, eta_T, S, A, fac, it, done, conv, prev_change, need, iters, cg, ws, over = carry
         if switches:
             need = need | ((it == full_after) & ~done)
-            A = jnp.where(need[:, None, None], info_scaled(eta_T, need, it >= full_after), A)
+        if ws is not None:
+            ws_new, over_new = select_ws(T, S)
+            ws = jnp.where(need[:, None], ws_new, ws)
+            over = over | (need & over_new)
+            done = done | over
+        if switches:
+            A = jnp.where(need[:, None, None], info_scaled(eta_T, need, ws, it >= full_after), A)
         else:
-            A = jnp.where(need[:, None, None], info_scaled(eta_T, need), A)
-        # the quadratic model 1/2 t'At - c't at T: c = A T - gradient of the loss, or on
-        # the first model from the starting means the IRLS right-hand side
-        direct = (it == 0) & use_start
-        c = jnp.where(direct[:, None], S, jnp.einsum("kij,kj->ki", A, T) + S)
+            A = jnp.where(need[:, None, None], info_scaled(eta_T, need, ws), A)
+        cols = model_cols(ws)
+        # the quadratic model 1/2 t'At - c't at T (on the working set's coefficients):
+        # c = A T - gradient of the loss, or on the first model from the starting means
+        # the IRLS right-hand side
+        direct = (it == 0) & direct0
+        T_m = on_model(T, cols)
+        S_m = on_model(S, cols)
+        c = jnp.where(direct[:, None], S_m, jnp.einsum("kij,kj->ki", A, T_m) + S_m)
         if smooth:
             fac = jax.tree_util.tree_map(
                 lambda new, old: jnp.where(need.reshape((k,) + (1,) * (new.ndim - 1)), new, old),
@@ -508,7 +627,7 @@ def newton_population(
             )
             D = solve_all(fac, c) - T
         else:
-            D = nonsmooth_candidates(T, c, A) - T
+            D = from_model(nonsmooth_candidates(T_m, c, A, cols) - T_m, cols)
         if accelerate:
             # chord steps are preconditioned nonlinear conjugate-gradient steps
             # (Polak-Ribiere+); the last factorisation is the preconditioner
@@ -536,6 +655,7 @@ def newton_population(
         predicted = step0 * jnp.max(jnp.abs(D), axis=1)
         certified = need | constant_info | (predicted < 0.5 * prev_change)
         at_solution = ~done & (it > 0) & ~direct & certified & (predicted <= tol * scale_T)
+        at_solution = at_solution & complete(T, S, ws)
         T = jnp.where(at_solution[:, None], T + step0[:, None] * D, T)
         conv = conv | at_solution
         done = done | at_solution
@@ -550,13 +670,13 @@ def newton_population(
             return (T, F, eta_T, S, done, conv, prev_change, jnp.zeros_like(need))
 
         T, F, eta_T, S, done, conv, change, need_next = lax.cond(
-            jnp.all(done), skip, lambda: take_step(state, it, D, step0)
+            jnp.all(done), skip, lambda: take_step(state, it, D, step0, ws)
         )
         if constant_info:
             need_next = jnp.zeros_like(need)
-        return (T, F, eta_T, S, A, fac, it + 1, done, conv, change, need_next, iters, cg)
+        return (T, F, eta_T, S, A, fac, it + 1, done, conv, change, need_next, iters, cg, ws, over)
 
-    def take_step(state, it, D, step0):
+    def take_step(state, it, D, step0, ws):
         """The step along ``D`` from the model's step length ``step0``: one pass for
         the direction's image, the line search, one pass for the new gradient."""
         T, F, eta_T, S, done, conv, prev_change, need = state
@@ -564,7 +684,7 @@ def newton_population(
             jnp.isfinite(F), 50 * jnp.finfo(dtype).eps * (jnp.abs(F) + loss_scale), 0.0
         )
         # one pass gives the direction's image; every trial point is elementwise work
-        eta_D = eta_of(D, with_offset=False)
+        eta_D = direction_image(D, ws)
 
         def trial(step):
             eta = eta_T + step[:, None] * eta_D
@@ -595,6 +715,9 @@ def newton_population(
         F_new = jnp.where(ok, Fn, F)
         eta_new = eta_T + step[:, None] * eta_D
         S = jnp.where(ok[:, None], scores(R), S)
+        # a working set that leaves out a violator of its optimality condition is
+        # replaced at once, and the fit cannot stop before it is
+        settled = complete(T_new, S, ws)
         change = jnp.max(jnp.abs(T_new - T), axis=1)
         scale = 1.0 + jnp.max(jnp.abs(T_new), axis=1)
         small = change <= tol * scale
@@ -608,14 +731,14 @@ def newton_population(
         conv_now = conv_now | (ok & fresh & flat & (change <= jnp.sqrt(eps) * scale) & (it > 1))
         # a chord step that is tiny still needs one fresh Newton step to certify
         stalled = ~ok & (jnp.max(jnp.abs(D), axis=1) <= jnp.sqrt(tol) * scale) & fresh
-        conv = conv | ((conv_now | stalled) & ~done)
+        conv = conv | ((conv_now | stalled) & settled & ~done)
         failed = ~ok & fresh & ~stalled
         done = done | conv | failed
         if accelerate:
             need_next = ((it < 1) & use_start) | ~ok | (ratio_now > 0.5)
         else:
             need_next = (it < 2) | ~ok | (step < 1.0) | (ratio_now > refresh_ratio)
-        need_next = need_next & ~done
+        need_next = (need_next | ~settled) & ~done
         return T_new, F_new, eta_new, S, done, conv, change, need_next
 
     def cond(carry):
@@ -630,14 +753,16 @@ def newton_population(
         A0,
         fac0,
         0,
-        boundary,
+        boundary | over0,
         boundary,
         jnp.full((k,), jnp.inf, dtype),
         jnp.zeros((k,), bool),
         jnp.zeros((k,), jnp.int32),
         (jnp.zeros((k, q), dtype), jnp.ones((k,), dtype), jnp.zeros((k, q), dtype)),
+        ws0,
+        over0,
     )
     out = lax.while_loop(cond, body, init)
-    T, F, conv, iters = out[0], out[1], out[8], out[11]
-    conv = conv & jnp.all(jnp.isfinite(T), axis=1)
-    return T, iters, conv, F
+    T, F, conv, iters, over = out[0], out[1], out[8], out[11], out[14]
+    conv = conv & jnp.all(jnp.isfinite(T), axis=1) & ~over
+    return T, iters, conv, F, over

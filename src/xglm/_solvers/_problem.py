@@ -73,10 +73,16 @@ class Problem(eqx.Module):
 class SolverOutput(eqx.Module):
     """What every solver returns: coefficients, intercepts, iterations, convergence
     flags and the objective the solver minimised (the Newton solver's leaves out the
-    deviance's terms in ``y`` alone, so only differences of it are meaningful)."""
+    deviance's terms in ``y`` alone, so only differences of it are meaningful).
+
+    ``overflow``: the Newton solver on working sets, per neuron, whether the solution
+    had more nonzero coefficients than its working set holds (the neuron is then left
+    unconverged for :func:`xglm._solvers.fit_arrays` to finish without working sets).
+    """
 
     coef: jax.Array
     intercept: jax.Array
     n_iter: jax.Array
     converged: jax.Array
     objective: jax.Array
+    overflow: jax.Array | None = None
