@@ -277,7 +277,8 @@ def test_default_solver_by_penalty_and_width():
         "fista",
         "lbfgs",
     ]
-    assert [default_solver(pen, 600) for pen in (lasso, group, ridge)] == ["irls"] * 3
+    assert [default_solver(pen, 600) for pen in (lasso, group, ridge)] == ["irls", "fista", "irls"]
+    assert [default_solver(pen, 200) for pen in (lasso, group, ridge)] == ["irls"] * 3
     # a working-set fit that overflows is finished on every feature, or by FISTA when the
     # solver was chosen automatically for a design too wide for a full information matrix
     assert overflow_solver(None, 1200) == "fista"
