@@ -74,7 +74,7 @@ def make_problem(spec: dict):
     if penalty in ("lasso", "group"):
         beta = np.zeros((p, ncols))
         if penalty == "lasso":
-            nz = rng.choice(p, size=max(1, p // 10), replace=False)
+            nz = rng.choice(p, size=spec.get("nonzero", max(1, p // 10)), replace=False)
             beta[nz] = rng.normal(0.0, 0.6, size=(len(nz), ncols)) / np.sqrt(len(nz))
         else:
             gsize = spec["group_size"]
@@ -678,6 +678,7 @@ def bench_main(name: str, problems, argv=None) -> list[tuple[str, dict]]:
     ap.add_argument("--quick", action="store_true", help="smaller sizes, for a fast check")
     ap.add_argument("--repeats", type=int, default=3, help="warm repeats (median reported)")
     ap.add_argument("--only", nargs="*", help="run only these packages")
+    ap.add_argument("--problems", nargs="*", help="run only the problems of these names")
     ap.add_argument("--out", default=None, help="directory for the JSON results")
     ap.add_argument(
         "--rounds", type=int, default=2, help="timing rounds, the second in reverse order"
@@ -687,6 +688,8 @@ def bench_main(name: str, problems, argv=None) -> list[tuple[str, dict]]:
     outdir.mkdir(parents=True, exist_ok=True)
     done = []
     for title, problem, packages, reference in problems(args.quick):
+        if args.problems and problem["name"] not in args.problems:
+            continue
         if args.only:
             packages = [p for p in packages if p in args.only]
         print(f"== {title}", file=sys.stderr, flush=True)

@@ -1,5 +1,6 @@
-"""Sparse penalties: Lasso (n=100,000, p=200; Poisson and Gaussian) and GroupLasso
-(20 groups of 10; Poisson and Gaussian).
+"""Sparse penalties: Lasso (n=100,000, p=200; Poisson and Gaussian), wide Lasso
+(n=20,000, p=1,200, Poisson; a sparse solution and one with about 250 nonzero
+coefficients) and GroupLasso (20 groups of 10; Poisson and Gaussian).
 
 Packages: xglm, glum (Lasso only: it has no group penalty), skglm (ProxNewton /
 GroupProxNewton for Poisson, Lasso / GroupLasso estimators for Gaussian), NeMoS
@@ -39,6 +40,29 @@ def problems(quick: bool):
                 f"Lasso, {fam}",
                 lasso,
                 ["xglm", "xglm-rowmajor", "xglm-DataFrame"] + peers,
+                ["xglm-ref"],
+            )
+        )
+    # wide designs: the Newton models on working sets, with a sparse solution and with
+    # one that outgrows the working set (finished by FISTA)
+    for nonzero in (12, None):
+        wide = {
+            "name": "lasso_wide_poisson" + ("_sparse" if nonzero else ""),
+            "family": "poisson",
+            "penalty": "lasso",
+            "alpha_frac": 0.05,
+            "n": 5_000 if quick else 20_000,
+            "p": 600 if quick else 1_200,
+            "seed": 6,
+        }
+        if nonzero:
+            wide["nonzero"] = nonzero
+        effects = f"{nonzero} true effects" if nonzero else "a tenth of the features true effects"
+        out.append(
+            (
+                f"Lasso, wide ({wide['p']:,} features, {effects}), poisson",
+                wide,
+                ["xglm", "xglm-fista", "glum", "skglm"] + NEMOS,
                 ["xglm-ref"],
             )
         )
