@@ -64,7 +64,10 @@ def _penalty(kind, p, k):
             zeros, zeros + 1e-3, jnp.zeros((0, k)), -jnp.ones((p,), jnp.int32), True
         )
     index = jnp.arange(p, dtype=jnp.int32) // 2
-    return PenaltyArrays(zeros, zeros, jnp.full((p // 2, k), 1e-3), index, False, True)
+    l1 = zeros + 1e-3 if kind == "sparse_group" else zeros
+    return PenaltyArrays(
+        zeros, l1, jnp.full((p // 2, k), 1e-3), index, kind == "sparse_group", True
+    )
 
 
 def _lapack_operand_shapes(text):
@@ -271,16 +274,74 @@ def test_population_on_working_sets_equals_its_single_neuron_fits():
 def test_default_solver_by_penalty_and_width():
     from xglm._solvers import default_solver, overflow_solver
 
-    lasso, group, ridge = (_penalty(kind, 5000, 1) for kind in ("lasso", "group", "ridge"))
-    assert [default_solver(pen, 5000) for pen in (lasso, group, ridge)] == [
-        "irls",
-        "fista",
-        "lbfgs",
-    ]
-    assert [default_solver(pen, 600) for pen in (lasso, group, ridge)] == ["irls", "fista", "irls"]
-    assert [default_solver(pen, 200) for pen in (lasso, group, ridge)] == ["irls"] * 3
+    kinds = ("lasso", "group", "ridge", "sparse_group")
+    for p, expected in [
+        (200, ["irls"] * 4),
+        (600, ["irls", "irls", "irls", "fista"]),
+        (5000, ["irls", "irls", "lbfgs", "fista"]),
+    ]:
+        assert [default_solver(_penalty(kind, p, 1), p) for kind in kinds] == expected, p
     # a working-set fit that overflows is finished on every feature, or by FISTA when the
     # solver was chosen automatically for a design too wide for a full information matrix
-    assert overflow_solver(None, 1200) == "fista"
-    assert overflow_solver("irls", 1200) == "irls"
-    assert overflow_solver(None, 600) == "irls"
+    lasso, group = _penalty("lasso", 1200, 1), _penalty("group", 1200, 1)
+    assert overflow_solver(None, lasso, 1200) == "fista"
+    assert overflow_solver("irls", lasso, 1200) == "irls"
+    assert overflow_solver(None, lasso, 600) == "irls"
+    assert overflow_solver(None, group, 600) == "fista"
+    assert overflow_solver(None, group, 200) == "irls"
+
+
+def _group_kkt(X, y, coef, b, alpha, size):
+    """The largest violation of the group-lasso optimality conditions (Poisson, groups of
+    ``size`` consecutive features, strength ``alpha sqrt(size)`` each)."""
+    _, g0, g = _half_deviance_gradient("poisson", X, y, coef, b)
+    a = alpha * np.sqrt(size)
+    worst = abs(g0)
+    for start in range(0, len(coef), size):
+        bg, gg = coef[start : start + size], g[start : start + size]
+        norm = np.linalg.norm(bg)
+        v = max(np.linalg.norm(gg) - a, 0.0) if norm == 0 else np.linalg.norm(gg + a * bg / norm)
+        worst = max(worst, v)
+    return worst
+
+
+def _group_data(n, p, size, active, frac, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    beta = np.zeros(p)
+    for g in rng.choice(p // size, active, replace=False):
+        beta[g * size : (g + 1) * size] = rng.normal(0, 0.4 / np.sqrt(active * size), size)
+    y = rng.poisson(np.exp(0.1 + X @ beta)).astype(float)
+    grad = X.T @ (y - y.mean()) / n
+    amax = max(np.linalg.norm(grad[s : s + size]) for s in range(0, p, size)) / np.sqrt(size)
+    return X, y, frac * amax, np.arange(p) // size
+
+
+@pytest.mark.parametrize(("active", "frac"), [(6, 0.5), (30, 0.02)])
+def test_wide_group_fit_on_working_sets_meets_the_group_conditions(active, frac, monkeypatch):
+    # 320 features in 40 groups of 8: a sparse solution finishes on its working set; a
+    # dense one (more nonzero groups than 128 features hold) overflows and is finished by
+    # FISTA. Both reach a tight FISTA fit's objective; the optimality conditions hold.
+    n, p, size = 2000, 320, 8
+    X, y, alpha, ids = _group_data(n, p, size, active, frac, seed=5)
+    pen = xglm.GroupLasso(mask=ids)
+    assert working_set(p, _penalty("group", p, 1)) == WORKING_SET
+    outs = _fits_recorded(monkeypatch)
+    m = xglm.GLM(regularizer=pen, regularizer_strength=alpha).fit(X, y)
+    dense = active * size > WORKING_SET
+    assert bool(np.all(np.asarray(outs[-1].overflow))) == dense
+    # chosen automatically, a group fit of more than 255 features that overflows is
+    # finished by FISTA
+    assert m.solver_ == ("fista" if dense else "irls") and m.converged_
+    coef, b = np.asarray(m.coef_), float(m.intercept_[0])
+    assert _group_kkt(X, y, coef, b, alpha, size) <= 1e-6
+    nonzero = np.sum(coef != 0)
+    assert (nonzero > WORKING_SET) == dense and nonzero > 0
+    # whole groups are zero or nonzero
+    groups = coef.reshape(-1, size) != 0
+    assert np.array_equal(groups.any(axis=1), groups.all(axis=1))
+    ref = xglm.GLM(
+        regularizer=pen, regularizer_strength=alpha, solver="fista", solver_kwargs={"tol": 1e-12}
+    ).fit(X, y)
+    assert m.objective_ <= ref.objective_ + 1e-7 * abs(ref.objective_)
+    assert abs(m.objective_ - ref.objective_) <= 1e-7 * abs(ref.objective_)

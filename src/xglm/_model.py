@@ -79,7 +79,12 @@ class GLM:
     fit_intercept : bool, default True
     solver : str, optional
         ``"irls"``, ``"lbfgs"``, ``"bfgs"``, ``"nonlinear_cg"`` or ``"fista"``; ``None``
-        picks the fastest for the family, penalty and problem shape.
+        picks the fastest for the penalty and problem width: IRLS (proximal Newton,
+        on working sets for wide L1 and group penalties) up to 1,000 features and at
+        any width for L1 or group penalties, L-BFGS beyond for smooth ones. A working-set
+        fit whose solution outgrows its set is finished by IRLS on every feature, or by
+        FISTA when chosen automatically beyond 1,000 features (255 for groups);
+        ``solver_`` names the solver that finished.
     solver_kwargs : dict, optional
         ``{"tol": ..., "maxiter": ...}``.
     dtype : {"float64", "float32"}, default "float64"
@@ -262,7 +267,7 @@ class GLM:
         )
         mask = self._feature_mask(design, k)
         solver = resolve_solver(self.solver, penalty, design.layout.n_features)
-        overflow = overflow_solver(self.solver, design.layout.n_features)
+        overflow = overflow_solver(self.solver, penalty, design.layout.n_features)
         default_tol = 1e-8 if solver == "irls" else 1e-9
         if self.dtype == "float32":
             default_tol = 1e-5

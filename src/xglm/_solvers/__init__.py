@@ -75,11 +75,12 @@ def resolve_solver(solver: str | None, penalty: PenaltyArrays, n_features: int) 
     return name
 
 
-# the widest design whose full information matrix a Newton fit forms by default; with
-# a group penalty, whose Newton models are solved by accelerated proximal gradient,
-# GROUP_NEWTON_MAX_FEATURES (Poisson, 10% of the strength that zeroes every group: at
-# 100,000 x 200 IRLS took 200 ms and FISTA 281 ms; at 50,000 x 400 798 and 388 ms; at
-# 20,000 x 800 2.86 s and 227 ms)
+# The widest design whose full information matrix a Newton fit forms by default. L1 and
+# group penalties have working sets instead (see _newton.working_set), except both
+# together, whose Newton models on every feature are solved by accelerated proximal
+# gradient up to GROUP_NEWTON_MAX_FEATURES (group lasso on every feature, Poisson, 10%
+# of the strength that zeroes every group: at 100,000 x 200 IRLS took 200 ms and FISTA
+# 281 ms; at 50,000 x 400 798 and 388 ms; at 20,000 x 800 2.86 s and 227 ms)
 NEWTON_MAX_FEATURES = 1000
 GROUP_NEWTON_MAX_FEATURES = 255
 
@@ -87,24 +88,27 @@ GROUP_NEWTON_MAX_FEATURES = 255
 def default_solver(penalty: PenaltyArrays, n_features: int) -> str:
     """Pick the solver for a penalty and problem width.
 
-    Newton-type (IRLS / proximal Newton) while forming ``X^T W X`` is affordable
-    (up to :data:`NEWTON_MAX_FEATURES` features, :data:`GROUP_NEWTON_MAX_FEATURES` with
-    a group penalty), and at any width for L1 penalties, whose Newton models are solved
-    on working sets (see :func:`xglm._solvers._newton.working_set`); beyond that width
-    L-BFGS for smooth and FISTA for group penalties.
+    Newton-type (IRLS / proximal Newton) while forming ``X^T W X`` is affordable (up
+    to :data:`NEWTON_MAX_FEATURES` features), and at any width for L1 or group
+    penalties, whose Newton models are solved on working sets (see
+    :func:`xglm._solvers._newton.working_set`); beyond that width L-BFGS for smooth
+    penalties, and FISTA for penalties with both an L1 and a group part beyond
+    :data:`GROUP_NEWTON_MAX_FEATURES` features.
     """
-    if penalty.has_group:
+    if penalty.has_group and penalty.has_l1:
         return "irls" if n_features <= GROUP_NEWTON_MAX_FEATURES else "fista"
-    if n_features <= NEWTON_MAX_FEATURES or penalty.has_l1:
+    if n_features <= NEWTON_MAX_FEATURES or not penalty.smooth:
         return "irls"
     return "lbfgs"
 
 
-def overflow_solver(solver: str | None, n_features: int) -> str:
+def overflow_solver(solver: str | None, penalty: PenaltyArrays, n_features: int) -> str:
     """What finishes a Newton fit on working sets whose solution outgrew them (see
     :func:`fit_arrays`): the Newton solver on every feature, or, for a solver chosen
-    automatically beyond :data:`NEWTON_MAX_FEATURES` features, FISTA."""
-    return "fista" if solver is None and n_features > NEWTON_MAX_FEATURES else "irls"
+    automatically beyond :data:`NEWTON_MAX_FEATURES` features
+    (:data:`GROUP_NEWTON_MAX_FEATURES` with a group penalty), FISTA."""
+    limit = GROUP_NEWTON_MAX_FEATURES if penalty.has_group else NEWTON_MAX_FEATURES
+    return "fista" if solver is None and n_features > limit else "irls"
 
 
 def _solve_one(prob: Problem, beta0, b0, solver, tol, maxiter):
@@ -172,10 +176,11 @@ def fit_arrays(
     quasi-Newton minimisers one neuron after another in one compiled program, FISTA
     vmapped.
 
-    A wide L1 Newton fit runs on working sets; the neurons whose solution outgrows them
-    are finished, from where they stopped, by the ``overflow`` solver (``"irls"``: the
-    Newton solver on every feature; or ``"fista"``), the whole population in one more
-    fit that starts at the first's solution. Its iterations add to the first's.
+    A wide L1 or group Newton fit runs on working sets; when a neuron's solution
+    outgrows its set, the fit is finished, from where it stopped, by the ``overflow``
+    solver (``"irls"``: the Newton solver on every feature; or ``"fista"``): the whole
+    population in one more fit that starts at the first's solution. Its iterations add
+    to the first's.
     """
     out = _fit_batches(
         Xt,

@@ -229,17 +229,20 @@ def information_screen(Xt, ETA, Y, W, M, family: Family, fit_intercept: bool, st
 
 
 def working_set(p: int, pen: PenaltyArrays) -> int | None:
-    """Size of the working set of an L1 fit of ``p`` features, or ``None`` (every
-    feature in every Newton model).
+    """Size of the working set of an L1 or a group fit of ``p`` features, or ``None``
+    (every feature in every Newton model).
 
     As glmnet, glum and skglm, a wide L1 fit solves its Newton models on the features
     most likely to be nonzero: the nonzero and unpenalized ones, then those whose
-    gradient comes nearest to (or exceeds) their L1 strength. The gradient stays exact
-    over every feature, so a feature outside the set that violates its optimality
-    condition enters at the next refresh; a fit converges only once none does. The
-    information matrix costs ``n (W+1)^2`` instead of ``n (p+1)^2``.
+    gradient comes nearest to (or exceeds) their L1 strength. A group fit does the same
+    with whole groups (the gradient's norm over the group against its strength), so
+    that a group with a nonzero coefficient is either wholly in the set or not at all.
+    The gradient stays exact over every feature, so a feature or group outside the set
+    that violates its optimality condition enters at the next refresh; a fit converges
+    only once none does. The information matrix costs ``n (W+1)^2`` instead of
+    ``n (p+1)^2``. Penalties with both an L1 and a group part have no working sets.
     """
-    if pen.has_group or not pen.has_l1 or p < 2 * WORKING_SET:
+    if pen.has_l1 == pen.has_group or p < 2 * WORKING_SET:
         return None
     return WORKING_SET
 
@@ -416,7 +419,7 @@ def newton_population(
         out = fn(*jax.tree_util.tree_map(lambda a: a[0], args))
         return jax.tree_util.tree_map(lambda a: a[None], out)
 
-    def nonsmooth_candidates(T, c, A, cols):
+    def nonsmooth_candidates(T, c, A, ws, cols):
         if not pen.has_group:
             return per_neuron(
                 lambda a, cc, l2, l1, t: cd_l1(a, cc, l2, l1, t, tol * 0.1, inner_maxiter),
@@ -426,17 +429,33 @@ def newton_population(
                 on_model(L1, cols),
                 T,
             )
+        pens, m, l2 = pen.neuron_major(), M, on_model(L2, cols)
+        if ws is not None:
+            # the penalty of the working set's features; a group partly in the set has
+            # its other features at zero (see select_ws), so its norm is the set's part
+            def on_set(a):
+                return jnp.take_along_axis(a, ws, axis=1)
+
+            pens = PenaltyArrays(
+                on_set(pens.l2),
+                on_set(pens.l1),
+                pens.group_alpha,
+                on_set(pens.group_index),
+                pen.has_l1,
+                pen.has_group,
+            )
+            m = on_set(M)
         return per_neuron(
             lambda pn, m, a, cc, l2, t, lip: apg_model(
                 pn, m, a, cc, l2, t, lip, tol * 0.1, inner_maxiter
             ),
-            pen.neuron_major(),
-            M,
+            pens,
+            m,
             A,
             c,
-            L2,
+            l2,
             T,
-            lipschitz(A, L2),
+            lipschitz(A, l2),
         )
 
     def newton_step_length(t, T, D, eta_T, eta_D):
@@ -452,22 +471,51 @@ def newton_population(
     # ---- working sets (wide L1 fits) -------------------------------------------------
     # ``ws``: every neuron's working set, ``(k, W)`` feature indices; ``cols``: the
     # model's coefficients ``(k, W+1)`` in ``T``, the intercept first.
+    if ws_size is not None and pen.has_group:
+        gid = pen.group_index
+        onehot = (gid[:, None] == jnp.arange(pen.n_groups)[None, :]).astype(dtype)  # (p, G)
+        GA = pen.group_alpha.T  # (k, G), sqrt(p_g) included
+        grouped = gid >= 0
+
+    def smooth_gradient(T, S):
+        """The gradient of the loss and the l2 part at ``T``, ``(k, p)``."""
+        return L2[:, 1:] * T[:, 1:] - S[:, 1:]
+
     def select_ws(T, S):
         """The working sets at ``T`` with scores ``S``: first the nonzero and the
-        unpenalized features, then the others by how near their gradient comes to
-        their L1 strength (the violators of their optimality condition first)."""
-        beta, l1 = T[:, 1:], L1[:, 1:]
-        g = jnp.abs(L2[:, 1:] * beta - S[:, 1:])
-        ratio = g / jnp.where(l1 > 0, l1, 1.0)
-        must = (beta != 0) | (l1 == 0)
-        prio = jnp.where(must, 1.0 + g / (1.0 + g), ratio / (1.0 + ratio))
+        unpenalized features (or groups), then the others by how near their gradient
+        (its norm over the group) comes to their strength, the violators of their
+        optimality condition first; and whether the neuron overflows its set."""
+        beta, g = T[:, 1:], jnp.abs(smooth_gradient(T, S))
+        if pen.has_group:
+            # a group's members share its priority and stay next to each other in the
+            # order (ties broken by the group id), so that only the last group taken can
+            # be cut, and a cut group has no nonzero coefficient (else the set overflows)
+            gnorm = jnp.sqrt((g**2) @ onehot)
+            must_g = (jnp.sqrt((beta**2) @ onehot) > 0) | (GA == 0)
+            ratio_g = gnorm / jnp.where(GA > 0, GA, 1.0)
+            prio_g = jnp.where(must_g, 1.0 + gnorm / (1.0 + gnorm), ratio_g / (1.0 + ratio_g))
+            idx = jnp.where(grouped, gid, 0)
+            must = jnp.where(grouped, must_g[:, idx], True)
+            ratio = jnp.where(grouped, ratio_g[:, idx], 0.0)
+            prio = jnp.where(grouped, prio_g[:, idx], 2.0)
+        else:
+            l1 = L1[:, 1:]
+            ratio = g / jnp.where(l1 > 0, l1, 1.0)
+            must = (beta != 0) | (l1 == 0)
+            prio = jnp.where(must, 1.0 + g / (1.0 + g), ratio / (1.0 + ratio))
         prio = jnp.where(M > 0, prio, -1.0)
         # the set must hold every feature that must be in it and leave a quarter of its
         # places to violators, if there are so many: otherwise the neuron overflows
         must_n = jnp.sum((M > 0) & must, axis=1)
         violators = jnp.sum((M > 0) & ~must & (ratio > 1.0), axis=1)
         over = must_n + jnp.minimum(violators, ws_size // 4) > ws_size
-        return jnp.sort(lax.top_k(prio, ws_size)[1], axis=1), over
+        if pen.has_group:
+            order = jnp.lexsort((jnp.broadcast_to(gid, prio.shape), -prio), axis=-1)
+            top = order[:, :ws_size]
+        else:
+            top = lax.top_k(prio, ws_size)[1]
+        return jnp.sort(top, axis=1), over
 
     def model_cols(ws):
         return None if ws is None else jnp.concatenate([jnp.zeros_like(ws[:, :1]), ws + 1], 1)
@@ -500,12 +548,30 @@ def newton_population(
         sets)."""
         if ws is None:
             return jnp.ones((k,), bool)
-        beta, l1 = T[:, 1:], L1[:, 1:]
-        g = L2[:, 1:] * beta - S[:, 1:]
+        beta, g = T[:, 1:], smooth_gradient(T, S)
+        inside = jnp.zeros((k, p), bool).at[jnp.arange(k)[:, None], ws].set(True)
+        if pen.has_group:
+            # groups not wholly in the set: ||g_G|| <= a_G at zero, and otherwise
+            # g_G + a_G beta_G / ||beta_G|| = 0; features in no group are unpenalized
+            bnorm = jnp.sqrt((beta**2) @ onehot)
+            zero = bnorm == 0
+            unit = beta / jnp.where(zero, 1.0, bnorm)[:, jnp.where(grouped, gid, 0)]
+            resid = g + jnp.where(grouped, GA[:, jnp.where(grouped, gid, 0)], 0.0) * unit
+            v_g = jnp.where(
+                zero,
+                jnp.maximum(jnp.sqrt((g**2) @ onehot) - GA, 0.0),
+                jnp.sqrt((resid**2) @ onehot),
+            )
+            members = (M > 0).astype(dtype) @ onehot
+            taken = (inside & (M > 0)).astype(dtype) @ onehot
+            v_g = jnp.where(taken == members, 0.0, v_g)
+            v_f = jnp.where(grouped | inside | (M == 0), 0.0, jnp.abs(g))
+            v = jnp.maximum(jnp.max(v_g, axis=1), jnp.max(v_f, axis=1))
+            return v <= tol * jnp.max(GA, axis=1)
+        l1 = L1[:, 1:]
         v = jnp.where(
             beta == 0, jnp.maximum(jnp.abs(g) - l1, 0.0), jnp.abs(g + l1 * jnp.sign(beta))
         )
-        inside = jnp.zeros((k, p), bool).at[jnp.arange(k)[:, None], ws].set(True)
         v = jnp.where(inside | (M == 0), 0.0, v)
         return jnp.max(v, axis=1) <= tol * jnp.max(l1, axis=1)
 
@@ -633,7 +699,7 @@ def newton_population(
             )
             D = solve_all(fac, c) - T
         else:
-            D = from_model(nonsmooth_candidates(T_m, c, A, cols) - T_m, cols)
+            D = from_model(nonsmooth_candidates(T_m, c, A, ws, cols) - T_m, cols)
         if accelerate:
             # chord steps are preconditioned nonlinear conjugate-gradient steps
             # (Polak-Ribiere+); the last factorisation is the preconditioner
