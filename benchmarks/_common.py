@@ -79,7 +79,7 @@ def make_problem(spec: dict):
         else:
             gsize = spec["group_size"]
             ng = p // gsize
-            active = rng.choice(ng, size=max(1, ng // 5), replace=False)
+            active = rng.choice(ng, size=spec.get("active_groups", max(1, ng // 5)), replace=False)
             for g in active:
                 beta[g * gsize : (g + 1) * gsize] = rng.normal(
                     0.0, 0.6, size=(gsize, ncols)

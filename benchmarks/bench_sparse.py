@@ -1,6 +1,7 @@
 """Sparse penalties: Lasso (n=100,000, p=200; Poisson and Gaussian), wide Lasso
 (n=20,000, p=1,200, Poisson; a sparse solution and one with about 250 nonzero
-coefficients) and GroupLasso (20 groups of 10; Poisson and Gaussian).
+coefficients), GroupLasso (20 groups of 10; Poisson and Gaussian) and wide GroupLasso
+(n=20,000, 100 groups of 8, Gaussian).
 
 Packages: xglm, glum (Lasso only: it has no group penalty), skglm (ProxNewton /
 GroupProxNewton for Poisson, Lasso / GroupLasso estimators for Gaussian), NeMoS
@@ -91,6 +92,27 @@ def problems(quick: bool):
             peers = ["skglm"] + NEMOS
             group["note"] = "glum has no group penalty."
         out.append((f"GroupLasso (20 groups of 10), {fam}", group, ["xglm"] + peers, ["xglm-ref"]))
+    # a wide group fit on working sets: 8 of 100 groups of 8 are true effects
+    wide = {
+        "name": "grouplasso_wide_gaussian",
+        "family": "gaussian",
+        "penalty": "group",
+        "group_size": 8,
+        "active_groups": 8,
+        "alpha_frac": 0.1,
+        "n": 5_000 if quick else 20_000,
+        "p": 800,
+        "seed": 8,
+        "note": "glum has no group penalty.",
+    }
+    out.append(
+        (
+            "GroupLasso, wide (100 groups of 8, 8 true), gaussian",
+            wide,
+            ["xglm", "xglm-fista", "skglm"] + NEMOS,
+            ["xglm-ref"],
+        )
+    )
     return out
 
 

@@ -345,3 +345,23 @@ def test_wide_group_fit_on_working_sets_meets_the_group_conditions(active, frac,
     ).fit(X, y)
     assert m.objective_ <= ref.objective_ + 1e-7 * abs(ref.objective_)
     assert abs(m.objective_ - ref.objective_) <= 1e-7 * abs(ref.objective_)
+
+
+def test_population_group_fit_on_working_sets_equals_its_single_neuron_fits():
+    n, p, size = 2000, 320, 8
+    # two neurons with per-neuron strengths, each sparse enough for its working set
+    X, y1, a1, ids = _group_data(n, p, size, 5, 0.5, seed=6)
+    rng = np.random.default_rng(8)
+    y2 = rng.poisson(np.exp(0.2 + X[:, 8:24] @ rng.normal(0, 0.1, 16))).astype(float)
+    Y = np.column_stack([y1, y2])
+    alpha = np.array([a1, 0.8 * a1])
+    pen = xglm.GroupLasso(mask=ids)
+    pop = xglm.PopulationGLM(regularizer=pen, regularizer_strength=alpha).fit(X, Y)
+    assert np.all(pop.converged_) and pop.solver_ == "irls"
+    for i in range(2):
+        one = xglm.GLM(regularizer=pen, regularizer_strength=alpha[i]).fit(X, Y[:, i])
+        coef, b = np.asarray(one.coef_), float(one.intercept_[0])
+        assert one.converged_ and 0 < np.sum(coef != 0) < WORKING_SET
+        assert _group_kkt(X, Y[:, i], coef, b, alpha[i], size) <= 1e-6
+        np.testing.assert_allclose(np.asarray(pop.coef_)[:, i], coef, rtol=0, atol=1e-6)
+        assert float(np.asarray(pop.intercept_)[i]) == pytest.approx(b, abs=1e-6)

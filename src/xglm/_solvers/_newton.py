@@ -67,7 +67,7 @@ PRESOLVE_ROWS_PER_PARAM = 20
 PRESOLVE_TOL = 1e-4
 # the fewest iterations on the subsample information before a neuron switches to every row
 FULL_INFO_MIN_ITER = 10
-# An L1 (Lasso, elastic-net) fit of at least 2 * WORKING_SET features builds its
+# An L1 (Lasso, elastic-net) or a group fit of at least 2 * WORKING_SET features builds its
 # information matrix on a working set of WORKING_SET features (see working_set). A
 # larger set cost more than it saved: with 256 features the matrix is taken from every
 # row below 25,700 samples (see info_stride), and at 20,000 x 1,200 each refresh then
@@ -302,8 +302,8 @@ def newton_population(
 
     ``Xt``: ``(p, n)``; ``Y``: ``(k, n)``; ``W, OFF``: ``(k, n)`` or, shared by every
     neuron, ``(1, n)``; ``M``: ``(k, p)``; penalty arrays
-    ``(p, k)``/``(G, k)``; ``T0``: ``(k, p+1)`` starting ``(b, beta)``. A wide L1 fit
-    runs on working sets (see :func:`working_set`) unless ``working_sets`` is false.
+    ``(p, k)``/``(G, k)``; ``T0``: ``(k, p+1)`` starting ``(b, beta)``. A wide L1 or group
+    fit runs on working sets (see :func:`working_set`) unless ``working_sets`` is false.
     Returns ``(T, n_iter, converged, obj, overflow)``, ``obj`` without the deviance's
     terms in ``y`` alone; ``overflow`` flags the neurons whose solution outgrew their
     working set (stopped unconverged as soon as it did).
@@ -468,7 +468,7 @@ def newton_population(
         ok = jnp.isfinite(t_new) & (t_new > 0)
         return jnp.where(ok, jnp.minimum(t_new, 4.0), t)
 
-    # ---- working sets (wide L1 fits) -------------------------------------------------
+    # ---- working sets (wide L1 and group fits) ---------------------------------------
     # ``ws``: every neuron's working set, ``(k, W)`` feature indices; ``cols``: the
     # model's coefficients ``(k, W+1)`` in ``T``, the intercept first.
     if ws_size is not None and pen.has_group:
@@ -505,11 +505,14 @@ def newton_population(
             must = (beta != 0) | (l1 == 0)
             prio = jnp.where(must, 1.0 + g / (1.0 + g), ratio / (1.0 + ratio))
         prio = jnp.where(M > 0, prio, -1.0)
-        # the set must hold every feature that must be in it and leave a quarter of its
-        # places to violators, if there are so many: otherwise the neuron overflows
+        # the set must hold every feature that must be in it and, while there are
+        # violators, room for one more (a feature, or the largest group): otherwise the
+        # neuron overflows (a larger reserve, a quarter of the set, overflowed fits
+        # whose solution fitted, on a violator that was only passing)
         must_n = jnp.sum((M > 0) & must, axis=1)
         violators = jnp.sum((M > 0) & ~must & (ratio > 1.0), axis=1)
-        over = must_n + jnp.minimum(violators, ws_size // 4) > ws_size
+        unit = jnp.max(jnp.sum(onehot, axis=0)) if pen.has_group else 1
+        over = must_n + jnp.minimum(violators, unit) > ws_size
         if pen.has_group:
             order = jnp.lexsort((jnp.broadcast_to(gid, prio.shape), -prio), axis=-1)
             top = order[:, :ws_size]
@@ -543,9 +546,9 @@ def newton_population(
         return map_neurons(one, (D, ws))
 
     def complete(T, S, ws):
-        """Whether no feature outside the working set violates its optimality condition
-        by more than ``tol`` times the largest L1 strength (always, without working
-        sets)."""
+        """Whether no feature or group outside the working set violates its optimality
+        condition by more than ``tol`` times the largest strength (always, without
+        working sets)."""
         if ws is None:
             return jnp.ones((k,), bool)
         beta, g = T[:, 1:], smooth_gradient(T, S)
