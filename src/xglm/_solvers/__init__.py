@@ -182,41 +182,12 @@ def fit_arrays(
     population in one more fit that starts at the first's solution. Its iterations add
     to the first's.
     """
-    out = _fit_batches(
-        Xt,
-        y,
-        w,
-        offset,
-        mask,
-        family,
-        penalty,
-        beta0,
-        b0,
-        from_start,
-        solver,
-        tol,
-        maxiter,
-        fit_intercept,
-        True,
-    )
+    data = (Xt, y, w, offset, mask, family, penalty)
+    out = _fit_batches(data, beta0, b0, from_start, solver, tol, maxiter, fit_intercept, True)
     if out.overflow is None or not np.any(np.asarray(out.overflow)):
         return out
     second = _fit_batches(
-        Xt,
-        y,
-        w,
-        offset,
-        mask,
-        family,
-        penalty,
-        out.coef,
-        out.intercept,
-        False,
-        overflow,
-        tol,
-        maxiter,
-        fit_intercept,
-        False,
+        data, out.coef, out.intercept, False, overflow, tol, maxiter, fit_intercept, False
     )
     return SolverOutput(
         second.coef,
@@ -228,25 +199,11 @@ def fit_arrays(
     )
 
 
-def _fit_batches(
-    Xt,
-    y,
-    w,
-    offset,
-    mask,
-    family,
-    penalty,
-    beta0,
-    b0,
-    from_start,
-    solver,
-    tol,
-    maxiter,
-    fit_intercept,
-    working_sets,
-):
-    """:func:`fit_arrays`' one fit: a population's Newton fit in batches of neurons."""
-    args = [Xt, y, w, offset, mask, family, penalty, beta0, b0]
+def _fit_batches(data, beta0, b0, from_start, solver, tol, maxiter, fit_intercept, working_sets):
+    """:func:`fit_arrays`' one fit: a population's Newton fit in batches of neurons.
+    ``data``: ``(Xt, y, w, offset, mask, family, penalty)``."""
+    Xt, y, w, offset, mask, family, penalty = data
+    args = [*data, beta0, b0]
     options = (from_start, solver, tol, maxiter, fit_intercept, working_sets)
     if y.ndim == 1 or solver != "irls":
         return _fit_arrays_jit(*args, *options)
