@@ -25,8 +25,11 @@ from xglm._solvers._newton import (
     SAMPLE_CHUNK,
     SUBSAMPLE_INFO_N,
     WORKING_SET,
+    gather_rows,
     information,
     newton_population,
+    row_subsample,
+    rows_dot,
     working_set,
     xt_dot,
 )
@@ -220,6 +223,8 @@ def test_wide_l1_fit_on_working_sets_reaches_glums_optimum(family, pen, ratio, m
     coef, b = np.asarray(m.coef_), float(m.intercept_[0])
     ours, kkt = _objective_and_kkt(family, X, y, coef, b, l1, l2)
     assert kkt <= 1e-6
+    # the statistics take the linear predictor from the nonzero features' rows alone
+    assert m.objective_ == pytest.approx(ours, rel=1e-12)
     g_coef, g_b = _glum(family, X, y, alpha, ratio)
     theirs, _ = _objective_and_kkt(family, X, y, g_coef, g_b, l1, l2)
     assert abs(ours - theirs) <= 1e-7 * abs(theirs)
@@ -241,6 +246,8 @@ def test_solution_denser_than_the_working_set_is_finished_on_every_feature(monke
     assert np.sum(coef != 0) > WORKING_SET
     ours, kkt = _objective_and_kkt("poisson", X, y, coef, b, alpha, 0.0)
     assert kkt <= 1e-6
+    # more nonzero coefficients than the statistics read row by row (a quarter of p)
+    assert m.objective_ == pytest.approx(ours, rel=1e-12)
     g_coef, g_b = _glum("poisson", X, y, alpha, 1.0)
     theirs, _ = _objective_and_kkt("poisson", X, y, g_coef, g_b, alpha, 0.0)
     assert abs(ours - theirs) <= 1e-7 * abs(theirs)
@@ -266,7 +273,9 @@ def test_population_on_working_sets_equals_its_single_neuron_fits():
         coef, b = np.asarray(one.coef_), float(one.intercept_[0])
         np.testing.assert_allclose(np.asarray(pop.coef_)[:, i], coef, rtol=0, atol=1e-6)
         assert float(np.asarray(pop.intercept_)[i]) == pytest.approx(b, abs=1e-6)
-        assert _objective_and_kkt("poisson", X, Y[:, i], coef, b, alpha[i], 0.0)[1] <= 1e-6
+        obj, kkt = _objective_and_kkt("poisson", X, Y[:, i], coef, b, alpha[i], 0.0)
+        assert kkt <= 1e-6
+        assert np.asarray(pop.objective_)[i] == pytest.approx(obj, rel=1e-10)
     nonzero = np.sum(np.asarray(pop.coef_) != 0, axis=0)
     assert max(nonzero[:2]) < WORKING_SET < nonzero[2], nonzero
 
@@ -335,6 +344,9 @@ def test_wide_group_fit_on_working_sets_meets_the_group_conditions(active, frac,
     assert m.solver_ == ("fista" if dense else "irls") and m.converged_
     coef, b = np.asarray(m.coef_), float(m.intercept_[0])
     assert _group_kkt(X, y, coef, b, alpha, size) <= 1e-6
+    loss = _half_deviance_gradient("poisson", X, y, coef, b)[0]
+    norms = np.linalg.norm(coef.reshape(-1, size), axis=1)
+    assert m.objective_ == pytest.approx(loss + alpha * np.sqrt(size) * norms.sum(), rel=1e-12)
     nonzero = np.sum(coef != 0)
     assert (nonzero > WORKING_SET) == dense and nonzero > 0
     # whole groups are zero or nonzero
@@ -365,3 +377,17 @@ def test_population_group_fit_on_working_sets_equals_its_single_neuron_fits():
         assert _group_kkt(X, Y[:, i], coef, b, alpha[i], size) <= 1e-6
         np.testing.assert_allclose(np.asarray(pop.coef_)[:, i], coef, rtol=0, atol=1e-6)
         assert float(np.asarray(pop.intercept_)[i]) == pytest.approx(b, abs=1e-6)
+
+
+def test_rows_dot_equals_the_product_over_every_row():
+    rng = np.random.default_rng(9)
+    Xt = jnp.asarray(rng.standard_normal((40, 333)))
+    coef = np.zeros(40)
+    coef[[3, 17, 31]] = rng.standard_normal(3)
+    idx = jnp.asarray([3, 17, 31, 0, 0])
+    out = rows_dot(Xt, idx, jnp.asarray(coef)[idx], 3)
+    np.testing.assert_allclose(np.asarray(out), coef @ np.asarray(Xt), rtol=1e-13, atol=1e-13)
+    rows = gather_rows(Xt, jnp.asarray([5, 2]), stride=3)
+    np.testing.assert_array_equal(
+        np.asarray(rows), np.asarray(row_subsample(Xt[jnp.asarray([5, 2])], 3))
+    )

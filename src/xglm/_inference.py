@@ -24,7 +24,7 @@ from scipy import stats
 from ._families import Family
 from ._penalties import PenaltyArrays
 from ._solvers import TRACE_COUNT, neuron_batches, neuron_rows
-from ._solvers._newton import information, information_screen, x_dot
+from ._solvers._newton import information, information_screen, map_neurons, rows_dot, x_dot
 
 __all__ = [
     "fit_statistics",
@@ -88,7 +88,15 @@ def _null_intercepts(Y, W, OFF, family, fit_intercept, has_offset=True, iters: i
     return lax.while_loop(cond, body, (0, b, jnp.asarray(1)))[1]
 
 
-def _neuron_major_eta(Xt, y, w, offset, mask, coef, intercept):
+# the linear predictors of sparse fits (L1, group) come from the rows of at most this
+# many nonzero coefficients (a quarter of the features, at least SPARSE_ETA_MIN): the
+# statistics of a Poisson Lasso at 20,000 x 1,200 with 15 nonzero took 10.5 ms with a
+# pass over the design, 4 ms from the rows
+SPARSE_ETA_MAX = 128
+SPARSE_ETA_MIN = 16
+
+
+def _neuron_major_eta(Xt, y, w, offset, mask, coef, intercept, sparse=False):
     """``y, w, offset, mask`` neuron-major (``(k, n)``, ``(k, p)``; shared weights and
     offsets stay ``(1, n)``) and the linear predictors ``(k, n)`` of the fitted
     coefficients.
@@ -96,10 +104,27 @@ def _neuron_major_eta(Xt, y, w, offset, mask, coef, intercept):
     One neuron: every array 1-D. A population: ``y, w, offset`` as the core takes them
     (see :func:`xglm._solvers.fit_arrays`) and ``mask, coef`` neuron-major ``(k, p)``
     too (transposed on the host: XLA's CPU product with a transposed operand is
-    several times slower).
+    several times slower). With ``sparse`` (L1 and group fits), coefficients with at
+    most a quarter of the features nonzero (up to :data:`SPARSE_ETA_MAX`) in every
+    neuron are applied from those features' rows alone.
     """
     Y, W, OFF, M, B = (a[None, :] if a.ndim == 1 else a for a in (y, w, offset, mask, coef))
-    eta = x_dot(Xt, B * M) + jnp.reshape(intercept, (-1,))[:, None] + OFF
+    B = B * M
+    cap = min(SPARSE_ETA_MAX, Xt.shape[0] // 4)
+    if sparse and cap >= SPARSE_ETA_MIN:
+
+        def rows_only():
+            def one(b1):
+                idx = jnp.nonzero(b1 != 0, size=cap, fill_value=0)[0]
+                return rows_dot(Xt, idx, b1[idx], jnp.sum(b1 != 0))
+
+            return map_neurons(one, B)
+
+        few = jnp.all(jnp.sum(B != 0, axis=1) <= cap)
+        XB = lax.cond(few, rows_only, lambda: x_dot(Xt, B))
+    else:
+        XB = x_dot(Xt, B)
+    eta = XB + jnp.reshape(intercept, (-1,))[:, None] + OFF
     return Y, W, OFF, M, eta
 
 
@@ -129,7 +154,9 @@ def summary_statistics(
     for the information, or a subsample's and one more pass for the screen).
     """
     TRACE_COUNT["stats"] += 1
-    Y, W, OFF, M, eta = _neuron_major_eta(Xt, y, w, offset, mask, coef, intercept)
+    Y, W, OFF, M, eta = _neuron_major_eta(
+        Xt, y, w, offset, mask, coef, intercept, sparse=not penalty.smooth
+    )
     k = eta.shape[0]
     wsum = _weighted_sums(W)
     mu = family.link.inverse(eta)

@@ -49,6 +49,8 @@ __all__ = [
     "lipschitz",
     "map_neurons",
     "row_subsample",
+    "rows_dot",
+    "gather_rows",
     "sum_over_samples",
     "xt_dot",
     "x_dot",
@@ -119,6 +121,26 @@ def x_dot(Xt, B):
     if B.shape[0] == 1:
         return (B[0] @ Xt)[None, :]
     return B @ Xt
+
+
+def rows_dot(Xt, idx, coef, count):
+    """``sum_{i < count} coef[i] Xt[idx[i]]``: ``X`` applied to coefficients with few
+    nonzero entries, read from their rows alone, one row at a time. (XLA's row gather
+    first writes the rows to a new buffer: 128 rows of 100,000 samples took 48 ms, a
+    pass over 600 such rows 6 ms.)"""
+
+    def add(i, acc):
+        return acc + coef[i] * lax.dynamic_index_in_dim(Xt, idx[i], keepdims=False)
+
+    return lax.fori_loop(0, count, add, jnp.zeros(Xt.shape[1:], Xt.dtype))
+
+
+def gather_rows(Xt, idx, stride: int = 1):
+    """Rows ``idx`` of ``Xt`` at the row subsample of ``stride`` (see
+    :func:`row_subsample`), one row at a time (see :func:`rows_dot`)."""
+    return lax.map(
+        lambda j: row_subsample(lax.dynamic_index_in_dim(Xt, j, keepdims=False), stride), idx
+    )
 
 
 SUBSAMPLE_BLOCK = 8
@@ -375,15 +397,21 @@ def newton_population(
 
             def build():
                 wk = _working_weights(family, eta1, w1)
-                Xs = row_subsample(Xt, stride) if Xs_shared is None else Xs_shared
-                return _info_from_weights(rows(Xs), wk, m1, fit_intercept) / s1
+                if Xs_shared is not None:
+                    Xs = rows(Xs_shared)
+                elif ws1 is not None:
+                    Xs = gather_rows(Xt, ws1, stride)
+                else:
+                    Xs = row_subsample(Xt, stride)
+                return _info_from_weights(Xs, wk, m1, fit_intercept) / s1
 
             def build_full():
                 # the neuron's rows are read here alone, not sliced at every refresh
                 eta_f = lax.dynamic_index_in_dim(eta, i, keepdims=False)
                 w_f = W[0] if W.shape[0] == 1 else lax.dynamic_index_in_dim(W, i, keepdims=False)
                 wk = _working_weights(family, eta_f, w_f)
-                return _info_from_weights(rows(Xt), wk, m1, fit_intercept) / sw_k[i]
+                Xf = Xt if ws1 is None else gather_rows(Xt, ws1)
+                return _info_from_weights(Xf, wk, m1, fit_intercept) / sw_k[i]
 
             if full is False:
                 compute = build
@@ -541,7 +569,9 @@ def newton_population(
 
         def one(args):
             d1, ws1 = args
-            return d1[0] * icpt + jnp.take_along_axis(d1[1:], ws1, axis=0) @ Xt[ws1]
+            d = jnp.take_along_axis(d1[1:], ws1, axis=0)
+            nz = jnp.nonzero(d != 0, size=ws_size, fill_value=0)[0]
+            return d1[0] * icpt + rows_dot(Xt, ws1[nz], d[nz], jnp.sum(d != 0))
 
         return map_neurons(one, (D, ws))
 
