@@ -106,7 +106,8 @@ def _neuron_major_eta(Xt, y, w, offset, mask, coef, intercept, sparse=False):
     too (transposed on the host: XLA's CPU product with a transposed operand is
     several times slower). With ``sparse`` (L1 and group fits), coefficients with at
     most a quarter of the features nonzero (up to :data:`SPARSE_ETA_MAX`) in every
-    neuron are applied from those features' rows alone.
+    neuron, and at most as many nonzero as features over all neurons, are applied from
+    those features' rows alone.
     """
     Y, W, OFF, M, B = (a[None, :] if a.ndim == 1 else a for a in (y, w, offset, mask, coef))
     B = B * M
@@ -120,7 +121,9 @@ def _neuron_major_eta(Xt, y, w, offset, mask, coef, intercept, sparse=False):
 
             return map_neurons(one, B)
 
-        few = jnp.all(jnp.sum(B != 0, axis=1) <= cap)
+        # and the rows read, over all neurons, are at most the design's
+        nonzero = jnp.sum(B != 0, axis=1)
+        few = jnp.all(nonzero <= cap) & (jnp.sum(nonzero) <= Xt.shape[0])
         XB = lax.cond(few, rows_only, lambda: x_dot(Xt, B))
     else:
         XB = x_dot(Xt, B)
