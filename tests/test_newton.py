@@ -391,3 +391,28 @@ def test_rows_dot_equals_the_product_over_every_row():
     np.testing.assert_array_equal(
         np.asarray(rows), np.asarray(row_subsample(Xt[jnp.asarray([5, 2])], 3))
     )
+
+
+def test_feature_mask_on_working_sets_equals_fits_on_the_unmasked_features():
+    # every neuron of a wide Lasso population sees its own half of the features
+    n, p = 2000, 320
+    X, y1, alpha = _wide_data("poisson", n, p, nonzero=5, frac=0.1, seed=11)
+    rng = np.random.default_rng(12)
+    y2 = rng.poisson(np.exp(0.1 + X[:, 1::2][:, :4] @ np.full(4, 0.25))).astype(float)
+    Y = np.column_stack([y1, y2])
+    mask = np.zeros((p, 2))
+    mask[::2, 0] = mask[1::2, 1] = 1
+    pop = xglm.PopulationGLM(
+        regularizer="Lasso", regularizer_strength=alpha, feature_mask=mask
+    ).fit(X, Y)
+    assert np.all(pop.converged_) and pop.solver_ == "irls"
+    coef = np.asarray(pop.coef_)
+    assert np.all(coef[mask == 0] == 0)
+    for i in range(2):
+        cols = mask[:, i] == 1
+        assert working_set(int(cols.sum()), _penalty("lasso", int(cols.sum()), 1)) is None
+        one = xglm.GLM(regularizer="Lasso", regularizer_strength=alpha).fit(X[:, cols], Y[:, i])
+        np.testing.assert_allclose(coef[cols, i], one.coef_, rtol=0, atol=1e-6)
+        assert float(np.asarray(pop.intercept_)[i]) == pytest.approx(
+            float(one.intercept_[0]), abs=1e-6
+        )
