@@ -191,14 +191,17 @@ def _glum(family, X, y, alpha, ratio):
     return m.coef_, float(m.intercept_)
 
 
-def _fits_recorded(monkeypatch):
-    """Record what the estimator's solver core returns."""
+def _fits_recorded(monkeypatch, calls=None):
+    """Record what the estimator's solver core returns (and, into ``calls``, its
+    arguments)."""
     from xglm import _model
 
     outs = []
     real = _model.fit_arrays
 
     def recording(*args, **kwargs):
+        if calls is not None:
+            calls.append(args)
         outs.append(real(*args, **kwargs))
         return outs[-1]
 
@@ -335,10 +338,13 @@ def test_wide_group_fit_on_working_sets_meets_the_group_conditions(active, frac,
     X, y, alpha, ids = _group_data(n, p, size, active, frac, seed=5)
     pen = xglm.GroupLasso(mask=ids)
     assert working_set(p, _penalty("group", p, 1)) == WORKING_SET
-    outs = _fits_recorded(monkeypatch)
+    calls = []
+    outs = _fits_recorded(monkeypatch, calls)
     m = xglm.GLM(regularizer=pen, regularizer_strength=alpha).fit(X, y)
     dense = active * size > WORKING_SET
     assert bool(np.all(np.asarray(outs[-1].overflow))) == dense
+    # FISTA would finish with its own default tolerance and iteration limit
+    assert calls[-1][-1] == ("fista", 1e-9, 10000)
     # chosen automatically, a group fit of more than 255 features that overflows is
     # finished by FISTA
     assert m.solver_ == ("fista" if dense else "irls") and m.converged_

@@ -268,11 +268,14 @@ class GLM:
         mask = self._feature_mask(design, k)
         solver = resolve_solver(self.solver, penalty, design.layout.n_features)
         overflow = overflow_solver(self.solver, penalty, design.layout.n_features)
-        default_tol = 1e-8 if solver == "irls" else 1e-9
-        if self.dtype == "float32":
-            default_tol = 1e-5
-        tol = float(kwargs.get("tol", default_tol))
-        maxiter = int(kwargs.get("maxiter", 100 if solver == "irls" else 10000))
+
+        def stopping(name):
+            """The solver's tolerance and iteration limit, given or its defaults."""
+            default_tol = 1e-5 if self.dtype == "float32" else 1e-8 if name == "irls" else 1e-9
+            tol = float(kwargs.get("tol", default_tol))
+            return tol, int(kwargs.get("maxiter", 100 if name == "irls" else 10000))
+
+        tol, maxiter = stopping(solver)
         beta0, b0, from_start = self._init(init_params, design, k)
 
         # the core streams the design feature-major (see _device.feature_major)
@@ -301,7 +304,7 @@ class GLM:
                 tol,
                 maxiter,
                 bool(self.fit_intercept),
-                overflow,
+                (overflow, *stopping(overflow)),
             )
 
         if estimate_alpha:

@@ -162,7 +162,7 @@ def fit_arrays(
     tol: float,
     maxiter: int,
     fit_intercept: bool,
-    overflow: str = "irls",
+    overflow: tuple[str, float, int] | None = None,
 ) -> SolverOutput:
     """Fit one neuron or a population.
 
@@ -178,7 +178,8 @@ def fit_arrays(
 
     A wide L1 or group Newton fit runs on working sets; when a neuron's solution
     outgrows its set, the fit is finished, from where it stopped, by the ``overflow``
-    solver (``"irls"``: the Newton solver on every feature; or ``"fista"``): the whole
+    solver ``(name, tol, maxiter)``, by default the Newton solver on every feature with
+    the same ``tol`` and ``maxiter`` (the name ``"irls"``, or ``"fista"``): the whole
     population in one more fit that starts at the first's solution. Its iterations add
     to the first's.
     """
@@ -186,8 +187,9 @@ def fit_arrays(
     out = _fit_batches(data, beta0, b0, from_start, solver, tol, maxiter, fit_intercept, True)
     if out.overflow is None or not np.any(np.asarray(out.overflow)):
         return out
+    name, tol2, maxiter2 = overflow or ("irls", tol, maxiter)
     second = _fit_batches(
-        data, out.coef, out.intercept, False, overflow, tol, maxiter, fit_intercept, False
+        data, out.coef, out.intercept, False, name, tol2, maxiter2, fit_intercept, False
     )
     return SolverOutput(
         second.coef,
