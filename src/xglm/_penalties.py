@@ -192,6 +192,18 @@ class PenaltyArrays(eqx.Module):
         index = jnp.broadcast_to(self.group_index, (k,) + self.group_index.shape)
         return self._with_strengths(lambda a: a.T, group_index=index)
 
+    def of_features(self, idx):
+        """A neuron-major penalty (see :meth:`neuron_major`) on the features ``idx``
+        ``(k, W)`` alone; groups keep their strengths, so a group partly among them is
+        penalized by the norm of its part."""
+        return PenaltyArrays(
+            *(jnp.take_along_axis(a, idx, axis=1) for a in (self.l2, self.l1)),
+            self.group_alpha,
+            jnp.take_along_axis(self.group_index, idx, axis=1),
+            self.has_l1,
+            self.has_group,
+        )
+
     def _group_norms(self, beta):
         onehot = self._onehot(beta.dtype)
         return jnp.sqrt(onehot.T @ beta**2)

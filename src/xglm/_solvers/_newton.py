@@ -390,19 +390,16 @@ def newton_population(
         def one(args):
             i, eta1, w1, m1, s1, flag, ws1 = args
 
-            def rows(X):
-                return X if ws1 is None else X[ws1]
-
             m1 = m1 if ws1 is None else m1[ws1]
 
             def build():
                 wk = _working_weights(family, eta1, w1)
-                if Xs_shared is not None:
-                    Xs = rows(Xs_shared)
-                elif ws1 is not None:
+                if ws1 is None:
+                    Xs = row_subsample(Xt, stride) if Xs_shared is None else Xs_shared
+                elif Xs_shared is None:
                     Xs = gather_rows(Xt, ws1, stride)
                 else:
-                    Xs = row_subsample(Xt, stride)
+                    Xs = gather_rows(Xs_shared, ws1)
                 return _info_from_weights(Xs, wk, m1, fit_intercept) / s1
 
             def build_full():
@@ -461,18 +458,7 @@ def newton_population(
         if ws is not None:
             # the penalty of the working set's features; a group partly in the set has
             # its other features at zero (see select_ws), so its norm is the set's part
-            def on_set(a):
-                return jnp.take_along_axis(a, ws, axis=1)
-
-            pens = PenaltyArrays(
-                on_set(pens.l2),
-                on_set(pens.l1),
-                pens.group_alpha,
-                on_set(pens.group_index),
-                pen.has_l1,
-                pen.has_group,
-            )
-            m = on_set(M)
+            pens, m = pens.of_features(ws), jnp.take_along_axis(M, ws, axis=1)
         return per_neuron(
             lambda pn, m, a, cc, l2, t, lip: apg_model(
                 pn, m, a, cc, l2, t, lip, tol * 0.1, inner_maxiter
@@ -504,6 +490,7 @@ def newton_population(
         onehot = (gid[:, None] == jnp.arange(pen.n_groups)[None, :]).astype(dtype)  # (p, G)
         GA = pen.group_alpha.T  # (k, G), sqrt(p_g) included
         grouped = gid >= 0
+        gid0 = jnp.where(grouped, gid, 0)  # a valid group index for every feature
 
     def smooth_gradient(T, S):
         """The gradient of the loss and the l2 part at ``T``, ``(k, p)``."""
@@ -523,10 +510,9 @@ def newton_population(
             must_g = (jnp.sqrt((beta**2) @ onehot) > 0) | (GA == 0)
             ratio_g = gnorm / jnp.where(GA > 0, GA, 1.0)
             prio_g = jnp.where(must_g, 1.0 + gnorm / (1.0 + gnorm), ratio_g / (1.0 + ratio_g))
-            idx = jnp.where(grouped, gid, 0)
-            must = jnp.where(grouped, must_g[:, idx], True)
-            ratio = jnp.where(grouped, ratio_g[:, idx], 0.0)
-            prio = jnp.where(grouped, prio_g[:, idx], 2.0)
+            must = jnp.where(grouped, must_g[:, gid0], True)
+            ratio = jnp.where(grouped, ratio_g[:, gid0], 0.0)
+            prio = jnp.where(grouped, prio_g[:, gid0], 2.0)
         else:
             l1 = L1[:, 1:]
             ratio = g / jnp.where(l1 > 0, l1, 1.0)
@@ -588,8 +574,8 @@ def newton_population(
             # g_G + a_G beta_G / ||beta_G|| = 0; features in no group are unpenalized
             bnorm = jnp.sqrt((beta**2) @ onehot)
             zero = bnorm == 0
-            unit = beta / jnp.where(zero, 1.0, bnorm)[:, jnp.where(grouped, gid, 0)]
-            resid = g + jnp.where(grouped, GA[:, jnp.where(grouped, gid, 0)], 0.0) * unit
+            unit = beta / jnp.where(zero, 1.0, bnorm)[:, gid0]
+            resid = g + jnp.where(grouped, GA[:, gid0], 0.0) * unit
             v_g = jnp.where(
                 zero,
                 jnp.maximum(jnp.sqrt((g**2) @ onehot) - GA, 0.0),
@@ -708,7 +694,10 @@ def newton_population(
         if switches:
             need = need | ((it == full_after) & ~done)
         if ws is not None:
-            ws_new, over_new = select_ws(T, S)
+            # a new set (a sort over the features) only for the neurons that refresh
+            ws_new, over_new = lax.cond(
+                jnp.any(need), lambda: select_ws(T, S), lambda: (ws, jnp.zeros_like(over))
+            )
             ws = jnp.where(need[:, None], ws_new, ws)
             over = over | (need & over_new)
             done = done | over
