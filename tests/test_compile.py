@@ -1,9 +1,14 @@
-"""A second fit with the same shapes and configuration must not trace or compile again."""
+"""A second fit with the same shapes and configuration must not trace or compile again;
+xglm's programs compile with the fast-compile options without changing results."""
 
+import equinox as eqx
+import jax
 import numpy as np
 
 import xglm
-from xglm._solvers import TRACE_COUNT
+from xglm._compile import FAST_COMPILE, compiler_options
+from xglm._inference import information_matrices, summary_statistics
+from xglm._solvers import TRACE_COUNT, _fit_arrays_jit
 
 
 def _data(seed, n=300, p=4):
@@ -31,3 +36,57 @@ def test_population_second_fit_does_not_retrace():
     before = dict(TRACE_COUNT)
     xglm.PopulationGLM().fit(X + 0.1, Y[::-1])
     assert TRACE_COUNT == before
+
+
+_COMPILES = [0]
+
+
+def _count_compiles(event, duration, **kwargs):
+    if event == "/jax/core/compile/backend_compile_duration":
+        _COMPILES[0] += 1
+
+
+jax.monitoring.register_event_duration_secs_listener(_count_compiles)
+
+
+def test_second_fit_does_not_compile():
+    X, y = _data(7, n=500, p=5)
+    xglm.GLM(regularizer="Lasso", regularizer_strength=0.01).fit(X, y)
+    before = _COMPILES[0]
+    m = xglm.GLM(regularizer="Lasso", regularizer_strength=0.02).fit(X[::-1], y[::-1])
+    m.summary()
+    assert m.converged_
+    assert _COMPILES[0] == before
+
+
+def test_compiler_options(monkeypatch):
+    # on the CPU backend xglm's programs compile with the fast-compile options, unless
+    # XGLM_XLA_DEFAULTS asks for XLA's defaults
+    try:
+        compiler_options.cache_clear()
+        assert compiler_options() == FAST_COMPILE
+        monkeypatch.setenv("XGLM_XLA_DEFAULTS", "1")
+        compiler_options.cache_clear()
+        assert compiler_options() == {}
+    finally:
+        monkeypatch.delenv("XGLM_XLA_DEFAULTS", raising=False)
+        compiler_options.cache_clear()
+
+
+def test_compiler_options_do_not_change_results(monkeypatch):
+    # the same fit and statistics compiled with XLA's default options agree to rounding
+    X, y = _data(5, n=2000, p=6)
+    w = np.random.default_rng(5).uniform(0.5, 2.0, size=len(y))
+
+    def fit():
+        m = xglm.GLM(regularizer="Ridge", regularizer_strength=0.01)
+        return m.fit(X, y, sample_weight=w)
+
+    fast = fit()
+    for program in (_fit_arrays_jit, summary_statistics, information_matrices):
+        monkeypatch.setattr(program, "compiled", eqx.filter_jit(program.fn))
+    default = fit()
+    np.testing.assert_allclose(default.coef_, fast.coef_, rtol=1e-10)
+    np.testing.assert_allclose(default.intercept_, fast.intercept_, rtol=1e-10)
+    np.testing.assert_allclose(default.summary()["std_err"], fast.summary()["std_err"], rtol=1e-10)
+    np.testing.assert_allclose(default.deviance_, fast.deviance_, rtol=1e-12)

@@ -14,13 +14,13 @@ Conventions (checked against R through statsmodels' shipped results):
 
 from __future__ import annotations
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
 from scipy import stats
 
+from ._compile import jit
 from ._families import Family
 from ._penalties import PenaltyArrays
 from ._solvers import TRACE_COUNT, neuron_batches, neuron_rows
@@ -131,7 +131,7 @@ def _neuron_major_eta(Xt, y, w, offset, mask, coef, intercept, sparse=False):
     return Y, W, OFF, M, eta
 
 
-@eqx.filter_jit
+@jit
 def summary_statistics(
     Xt,
     y,
@@ -223,7 +223,7 @@ def summary_statistics(
     return out
 
 
-@eqx.filter_jit
+@jit
 def information_matrices(Xt, y, w, offset, mask, family: Family, coef, intercept, fit_intercept):
     """Unscaled expected information of (intercept, coefficients): ``(k, p+1, p+1)``."""
     TRACE_COUNT["stats"] += 1

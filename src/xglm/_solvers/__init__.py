@@ -8,11 +8,11 @@ shapes does not trace or compile again.
 
 from __future__ import annotations
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._compile import jit
 from .._families import Family
 from .._penalties import PenaltyArrays
 from ..errors import XglmError
@@ -232,7 +232,7 @@ def _fit_batches(data, beta0, b0, from_start, solver, tol, maxiter, fit_intercep
     return jax.tree_util.tree_map(lambda *parts: jnp.concatenate(parts, axis=-1), *outs)
 
 
-@eqx.filter_jit
+@jit
 def _fit_arrays_jit(
     Xt,
     y,

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 from scipy import linalg
 
+from .._compile import jit
 from .._families import Family
 
 __all__ = ["qr_irls", "QRFit", "RANK_TOL", "dependent_columns"]
@@ -45,7 +45,7 @@ class QRFit(NamedTuple):
     dependent: list[int]
 
 
-@eqx.filter_jit
+@jit
 def _terms(family: Family, y, eta, w):
     """Working weights, working residuals ``(y - mu) / mu'``, the weighted deviance
     (without its terms in ``y`` alone) at ``eta`` and the sum of its terms' sizes."""
