@@ -58,8 +58,8 @@ __all__ = [
 
 # From SUBSAMPLE_INFO_N samples the information matrix is estimated from a row subsample
 # of n / INFO_FRACTION rows (at least INFO_ROWS_PER_PARAM per coefficient); from LARGE_N
-# samples a fit starts from a fit to n / PRESOLVE_FRACTION rows (at least
-# PRESOLVE_ROWS_PER_PARAM per coefficient), solved to PRESOLVE_TOL.
+# samples a fit with a smooth penalty starts from a fit to n / PRESOLVE_FRACTION rows (at
+# least PRESOLVE_ROWS_PER_PARAM per coefficient), solved to PRESOLVE_TOL.
 SUBSAMPLE_INFO_N = 10_000
 LARGE_N = 50_000
 INFO_FRACTION = 16
@@ -610,7 +610,9 @@ def newton_population(
     ybar = jnp.sum(W * Y, axis=1) / sw
     off_bar = jnp.sum(W * OFF, axis=1) / sw
     T_null = null_starts(ybar, off_bar, p, family, fit_intercept)
-    pre = _presolve_stride(n, p) if from_start else 1
+    # (smooth penalties only: for L1 and group penalties the presolve saved no time in
+    # the benchmarks, and its second Newton loop adds over a second to the first compile)
+    pre = _presolve_stride(n, p) if from_start and smooth else 1
     if pre > 1:
         # the statistical error of the subsample fit is far above any useful tolerance,
         # so it is solved loosely
