@@ -253,13 +253,18 @@ def timed(fn):
     return t, out
 
 
+def pin_one_cpu() -> None:
+    """Pin this process to one CPU: XLA runs independent operations of a program
+    concurrently even with the one-thread flags."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})
+
+
 def run_worker(spec_path: str) -> None:
     """Fresh-process measurement of one (problem, package) pair; see the module docstring."""
     job = json.loads(Path(spec_path).read_text())
-    # one core: XLA runs independent operations of a program concurrently even with the
-    # one-thread flags, so the process is pinned to a single CPU as well
-    if job.get("pin", True) and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})
+    if job.get("pin", True):
+        pin_one_cpu()
     sys.path.insert(0, str(HERE))
     import _peers  # noqa: PLC0415
 

@@ -170,7 +170,18 @@ def main(argv=None):
 
         os.environ["XGLM_NO_COMPILATION_CACHE"] = "1"
 
-        out = ["## Where xglm's time goes", ""]
+        sizes = "quick sizes" if args.quick else "full sizes"
+        out = [
+            f"# Where xglm's time goes (profile_xglm.py, {sizes})",
+            "",
+            "Default solver settings (tol 1e-8, so more iterations than the benchmark's loosest "
+            "passing tolerance 1e-4), warm medians of 5 calls, one fresh process per problem, "
+            f"first calls with the on-disk compilation cache off; {_common.revision()}, one "
+            'thread, pinned to one CPU. The design is row-major here, so "rest" includes its '
+            "feature-major transpose (see the kernel table; on refits it writes into the reused "
+            "buffer of the previous fit).",
+            "",
+        ]
         for title, prob in _problems(args.quick):
             if args.only and prob["name"] not in args.only:
                 continue
@@ -185,6 +196,7 @@ def main(argv=None):
         text = "\n".join(out)
         (_common.HERE / ("profile_quick.md" if args.quick else "profile.md")).write_text(text)
         return text
+    _common.pin_one_cpu()
     lines = []
     for title, prob in _problems(args.quick):
         if prob["name"] != args.one:
