@@ -145,6 +145,7 @@ def summary_statistics(
     fit_intercept: bool,
     has_offset: bool = True,
     info_stride: int = 0,
+    idx=None,
 ):
     """Deviance, Pearson chi^2, log-likelihoods, the null model and the penalized
     objective of every neuron, and what ``info_stride`` asks for: with 1 the information
@@ -152,11 +153,16 @@ def summary_statistics(
     and ``info_diag``, see :func:`~xglm._solvers._newton.information_screen`), with 0
     neither.
 
-    ``y, w, offset, mask, coef``: 1-D or neuron-major (see :func:`_neuron_major_eta`).
+    ``y, w, offset, mask, coef``: 1-D or neuron-major (see :func:`_neuron_major_eta`);
+    ``idx`` selects a batch of a population's neurons (taken inside the program).
     One pass over the design plus the intercept-only fits (and a Gram matrix per neuron
     for the information, or a subsample's and one more pass for the screen).
     """
     TRACE_COUNT["stats"] += 1
+    if idx is not None:
+        y, w, offset = (neuron_rows(a, idx) for a in (y, w, offset))
+        mask, coef, intercept = mask[idx], coef[idx], intercept[idx]
+        penalty = penalty.neuron(idx)
     Y, W, OFF, M, eta = _neuron_major_eta(
         Xt, y, w, offset, mask, coef, intercept, sparse=not penalty.smooth
     )
@@ -263,17 +269,18 @@ def fit_statistics(
     for idx in neuron_batches(k, n, Xt.shape[0]):
         out = summary_statistics(
             Xt,
-            y[idx],
-            neuron_rows(w, idx),
-            neuron_rows(offset, idx),
-            mask[idx],
+            y,
+            w,
+            offset,
+            mask,
             family,
-            penalty.neuron(idx),
-            coef[idx],
-            np.asarray(intercept)[idx],
+            penalty,
+            coef,
+            np.asarray(intercept),
             fit_intercept,
             has_offset,
             info,
+            idx,
         )
         parts.append({key: np.asarray(v) for key, v in out.items()})
     return {key: np.concatenate([part[key] for part in parts])[:k] for key in parts[0]}

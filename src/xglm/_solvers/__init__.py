@@ -204,32 +204,22 @@ def fit_arrays(
 def _fit_batches(data, beta0, b0, from_start, solver, tol, maxiter, fit_intercept, working_sets):
     """:func:`fit_arrays`' one fit: a population's Newton fit in batches of neurons.
     ``data``: ``(Xt, y, w, offset, mask, family, penalty)``."""
-    Xt, y, w, offset, mask, family, penalty = data
+    Xt, y = data[:2]
     args = [*data, beta0, b0]
     options = (from_start, solver, tol, maxiter, fit_intercept, working_sets)
     if y.ndim == 1 or solver != "irls":
-        return _fit_arrays_jit(*args, *options)
+        return _fit_arrays_jit(*args, None, *options)
     k, n = y.shape
     batches = neuron_batches(k, n, Xt.shape[0])
     if len(batches) == 1:
-        return _fit_arrays_jit(*args, *options)
-    outs = []
-    for idx in batches:
-        batch = [
-            Xt,
-            y[idx],
-            neuron_rows(w, idx),
-            neuron_rows(offset, idx),
-            mask[:, idx],
-            family,
-            penalty.neuron(idx),
-            beta0[:, idx],
-            b0[idx],
-        ]
-        outs.append(_fit_arrays_jit(*batch, *options))
-    keep = k - (len(outs) - 1) * len(batches[0])
-    outs[-1] = jax.tree_util.tree_map(lambda a: a[..., :keep], outs[-1])
-    return jax.tree_util.tree_map(lambda *parts: jnp.concatenate(parts, axis=-1), *outs)
+        return _fit_arrays_jit(*args, None, *options)
+    # each batch's neurons are taken inside the compiled program (indexing JAX arrays
+    # outside it would compile a small program per operation on a first fit), and the
+    # small results are joined on the host
+    outs = [_fit_arrays_jit(*args, idx, *options) for idx in batches]
+    return jax.tree_util.tree_map(
+        lambda *parts: np.concatenate([np.asarray(a) for a in parts], axis=-1)[..., :k], *outs
+    )
 
 
 @jit
@@ -243,6 +233,7 @@ def _fit_arrays_jit(
     penalty: PenaltyArrays,
     beta0,
     b0,
+    idx,
     from_start: bool,
     solver: str,
     tol: float,
@@ -250,8 +241,13 @@ def _fit_arrays_jit(
     fit_intercept: bool,
     working_sets: bool,
 ) -> SolverOutput:
-    """:func:`fit_arrays` for one batch of neurons, compiled."""
+    """:func:`fit_arrays` for one batch of neurons, compiled: the neurons ``idx`` of a
+    population (``None``: every neuron)."""
     TRACE_COUNT["fit"] += 1
+    if idx is not None:
+        y, w, offset = (neuron_rows(a, idx) for a in (y, w, offset))
+        mask, beta0, b0 = mask[:, idx], beta0[:, idx], b0[idx]
+        penalty = penalty.neuron(idx)
     single = y.ndim == 1
     if single:
         y, w, offset = (a[None, :] for a in (y, w, offset))
