@@ -3,7 +3,7 @@
 A first fit spends most of its time in XLA's CPU compiler, not in the solver: several
 seconds for a Newton fit whose warm call takes a tenth of one. Two settings of the
 compiler, given to xglm's own programs only (``jax.jit``'s ``compiler_options``, so a
-user's other JAX code is compiled as before), more than halve that time without slowing
+user's other JAX code is compiled as before), cut that time by 40 to 60% without slowing
 the fits measurably (``benchmarks/``):
 
 * ``xla_cpu_use_fusion_emitters=False``: XLA's long-standing loop emitters generate the
