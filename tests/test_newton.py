@@ -30,6 +30,7 @@ from xglm._solvers._newton import (
     newton_population,
     row_subsample,
     rows_dot,
+    sparse_x_dot,
     working_set,
     xt_dot,
 )
@@ -397,6 +398,12 @@ def test_rows_dot_equals_the_product_over_every_row():
     np.testing.assert_array_equal(
         np.asarray(rows), np.asarray(row_subsample(Xt[jnp.asarray([5, 2])], 3))
     )
+    # the same from the nonzero coefficients alone, over every row or over some rows
+    out = sparse_x_dot(Xt, jnp.asarray(coef), 5)
+    np.testing.assert_allclose(np.asarray(out), coef @ np.asarray(Xt), rtol=1e-13, atol=1e-13)
+    some = jnp.asarray([31, 3, 8, 17])
+    out = sparse_x_dot(Xt, jnp.asarray(coef)[some], 4, rows=some)
+    np.testing.assert_allclose(np.asarray(out), coef @ np.asarray(Xt), rtol=1e-13, atol=1e-13)
 
 
 def test_feature_mask_on_working_sets_equals_fits_on_the_unmasked_features():

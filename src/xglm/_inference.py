@@ -24,7 +24,13 @@ from ._compile import jit
 from ._families import Family
 from ._penalties import PenaltyArrays
 from ._solvers import TRACE_COUNT, neuron_batches, neuron_rows
-from ._solvers._newton import information, information_screen, map_neurons, rows_dot, x_dot
+from ._solvers._newton import (
+    information,
+    information_screen,
+    map_neurons,
+    sparse_x_dot,
+    x_dot,
+)
 
 __all__ = [
     "fit_statistics",
@@ -115,11 +121,7 @@ def _neuron_major_eta(Xt, y, w, offset, mask, coef, intercept, sparse=False):
     if sparse and cap >= SPARSE_ETA_MIN:
 
         def rows_only():
-            def one(b1):
-                idx = jnp.nonzero(b1 != 0, size=cap, fill_value=0)[0]
-                return rows_dot(Xt, idx, b1[idx], jnp.sum(b1 != 0))
-
-            return map_neurons(one, B)
+            return map_neurons(lambda b1: sparse_x_dot(Xt, b1, cap), B)
 
         # and the rows read, over all neurons, are at most the design's
         nonzero = jnp.sum(B != 0, axis=1)

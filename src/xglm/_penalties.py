@@ -205,10 +205,12 @@ class PenaltyArrays(eqx.Module):
         )
 
     def _group_norms(self, beta):
-        onehot = self._onehot(beta.dtype)
+        onehot = self.onehot(beta.dtype)
         return jnp.sqrt(onehot.T @ beta**2)
 
-    def _onehot(self, dtype):
+    def onehot(self, dtype):
+        """``(p, G)``: 1 where a feature belongs to a group (features in no group: a
+        row of zeros)."""
         g = self.n_groups
         return (self.group_index[:, None] == jnp.arange(g)[None, :]).astype(dtype)
 
@@ -229,7 +231,7 @@ class PenaltyArrays(eqx.Module):
         if self.has_l1:
             v = jnp.sign(v) * jnp.maximum(jnp.abs(v) - step * self.l1, 0.0)
         if self.has_group:
-            onehot = self._onehot(v.dtype)
+            onehot = self.onehot(v.dtype)
             norms = jnp.sqrt(onehot.T @ v**2)
             shrink = jnp.maximum(1.0 - step * self.group_alpha / jnp.maximum(norms, 1e-300), 0.0)
             factor = onehot @ shrink

@@ -50,6 +50,7 @@ __all__ = [
     "map_neurons",
     "row_subsample",
     "rows_dot",
+    "sparse_x_dot",
     "gather_rows",
     "sum_over_samples",
     "xt_dot",
@@ -133,6 +134,14 @@ def rows_dot(Xt, idx, coef, count):
         return acc + coef[i] * lax.dynamic_index_in_dim(Xt, idx[i], keepdims=False)
 
     return lax.fori_loop(0, count, add, jnp.zeros(Xt.shape[1:], Xt.dtype))
+
+
+def sparse_x_dot(Xt, b, size: int, rows=None):
+    """``X b`` for coefficients ``b`` with at most ``size`` nonzero entries, read from
+    their rows alone (see :func:`rows_dot`); ``b`` holds the coefficients of the rows
+    ``rows`` of ``Xt`` when given, of every row otherwise."""
+    nz = jnp.nonzero(b != 0, size=size, fill_value=0)[0]
+    return rows_dot(Xt, nz if rows is None else rows[nz], b[nz], jnp.sum(b != 0))
 
 
 def gather_rows(Xt, idx, stride: int = 1):
@@ -487,10 +496,14 @@ def newton_population(
     # model's coefficients ``(k, W+1)`` in ``T``, the intercept first.
     if ws_size is not None and pen.has_group:
         gid = pen.group_index
-        onehot = (gid[:, None] == jnp.arange(pen.n_groups)[None, :]).astype(dtype)  # (p, G)
+        onehot = pen.onehot(dtype)  # (p, G)
         GA = pen.group_alpha.T  # (k, G), sqrt(p_g) included
         grouped = gid >= 0
         gid0 = jnp.where(grouped, gid, 0)  # a valid group index for every feature
+
+        def group_norms(V):
+            """``(k, G)``: the norm of ``V`` ``(k, p)`` over each group."""
+            return jnp.sqrt((V**2) @ onehot)
 
     def smooth_gradient(T, S):
         """The gradient of the loss and the l2 part at ``T``, ``(k, p)``."""
@@ -506,8 +519,8 @@ def newton_population(
             # a group's members share its priority and stay next to each other in the
             # order (ties broken by the group id), so that only the last group taken can
             # be cut, and a cut group has no nonzero coefficient (else the set overflows)
-            gnorm = jnp.sqrt((g**2) @ onehot)
-            must_g = (jnp.sqrt((beta**2) @ onehot) > 0) | (GA == 0)
+            gnorm = group_norms(g)
+            must_g = (group_norms(beta) > 0) | (GA == 0)
             ratio_g = gnorm / jnp.where(GA > 0, GA, 1.0)
             prio_g = jnp.where(must_g, 1.0 + gnorm / (1.0 + gnorm), ratio_g / (1.0 + ratio_g))
             must = jnp.where(grouped, must_g[:, gid0], True)
@@ -556,8 +569,7 @@ def newton_population(
         def one(args):
             d1, ws1 = args
             d = jnp.take_along_axis(d1[1:], ws1, axis=0)
-            nz = jnp.nonzero(d != 0, size=ws_size, fill_value=0)[0]
-            return d1[0] * icpt + rows_dot(Xt, ws1[nz], d[nz], jnp.sum(d != 0))
+            return d1[0] * icpt + sparse_x_dot(Xt, d, ws_size, rows=ws1)
 
         return map_neurons(one, (D, ws))
 
@@ -572,14 +584,14 @@ def newton_population(
         if pen.has_group:
             # groups not wholly in the set: ||g_G|| <= a_G at zero, and otherwise
             # g_G + a_G beta_G / ||beta_G|| = 0; features in no group are unpenalized
-            bnorm = jnp.sqrt((beta**2) @ onehot)
+            bnorm = group_norms(beta)
             zero = bnorm == 0
             unit = beta / jnp.where(zero, 1.0, bnorm)[:, gid0]
             resid = g + jnp.where(grouped, GA[:, gid0], 0.0) * unit
             v_g = jnp.where(
                 zero,
-                jnp.maximum(jnp.sqrt((g**2) @ onehot) - GA, 0.0),
-                jnp.sqrt((resid**2) @ onehot),
+                jnp.maximum(group_norms(g) - GA, 0.0),
+                group_norms(resid),
             )
             members = (M > 0).astype(dtype) @ onehot
             taken = (inside & (M > 0)).astype(dtype) @ onehot
