@@ -6,7 +6,7 @@ import jax
 import numpy as np
 
 import xglm
-from xglm._compile import FAST_COMPILE, compiler_options
+from xglm._compile import FAST_COMPILE, SPLIT_OPTION, codegen_parts, compiler_options
 from xglm._inference import information_matrices, summary_statistics
 from xglm._solvers import TRACE_COUNT, _fit_arrays_jit
 
@@ -64,13 +64,20 @@ def test_compiler_options(monkeypatch):
     # XGLM_XLA_DEFAULTS asks for XLA's defaults
     try:
         compiler_options.cache_clear()
-        assert compiler_options() == FAST_COMPILE
+        assert compiler_options() == {**FAST_COMPILE, SPLIT_OPTION: codegen_parts()}
         monkeypatch.setenv("XGLM_XLA_DEFAULTS", "1")
         compiler_options.cache_clear()
         assert compiler_options() == {}
     finally:
         monkeypatch.delenv("XGLM_XLA_DEFAULTS", raising=False)
         compiler_options.cache_clear()
+
+
+def test_codegen_parts_follow_the_cpus(monkeypatch):
+    # one LLVM module per CPU the process may run on, between 1 and XLA's default 32
+    for cpus, parts in ((set(), 1), ({3}, 1), ({0, 5}, 2), (set(range(64)), 32)):
+        monkeypatch.setattr("os.sched_getaffinity", lambda pid, cpus=cpus: cpus, raising=False)
+        assert codegen_parts() == parts
 
 
 def test_compiler_options_do_not_change_results(monkeypatch):
@@ -82,7 +89,7 @@ def test_compiler_options_do_not_change_results(monkeypatch):
         m = xglm.GLM(regularizer="Ridge", regularizer_strength=0.01)
         return m.fit(X, y, sample_weight=w)
 
-    assert compiler_options() == FAST_COMPILE
+    assert compiler_options() == {**FAST_COMPILE, SPLIT_OPTION: codegen_parts()}
     fast = fit()
     fast_se = fast.summary()["std_err"]  # (the covariance may be computed on first use)
     for program in (_fit_arrays_jit, summary_statistics, information_matrices):
