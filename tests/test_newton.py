@@ -398,6 +398,11 @@ def test_rows_dot_equals_the_product_over_every_row():
     np.testing.assert_array_equal(
         np.asarray(rows), np.asarray(row_subsample(Xt[jnp.asarray([5, 2])], 3))
     )
+    rows = gather_rows(Xt, jnp.asarray([5, 2]), 3, jnp.asarray(2))
+    np.testing.assert_array_equal(
+        np.asarray(rows), np.asarray(row_subsample(Xt[jnp.asarray([5, 2])], 3, jnp.asarray(2)))
+    )
+    np.testing.assert_array_equal(np.asarray(rows)[:, :8], np.asarray(Xt)[[5, 2], 16:24])
     # the same from the nonzero coefficients alone, over every row or over some rows
     out = sparse_x_dot(Xt, jnp.asarray(coef), 5)
     np.testing.assert_allclose(np.asarray(out), coef @ np.asarray(Xt), rtol=1e-13, atol=1e-13)

@@ -3,6 +3,7 @@ population bookkeeping and compilation reuse."""
 
 import warnings
 
+import jax
 import numpy as np
 import pytest
 import statsmodels.api as sm
@@ -196,6 +197,23 @@ def test_row_subsample_takes_runs_of_consecutive_samples(n, stride):
         cols = (starts[:, None] + np.arange(SUBSAMPLE_BLOCK)[None, :]).ravel()
     np.testing.assert_array_equal(got, A[:, cols])
     assert abs(got.shape[1] - n / stride) <= period
+
+
+@pytest.mark.parametrize(("n", "stride"), [(1000, 16), (1003, 7), (64, 1)])
+def test_row_subsamples_at_every_offset_partition_the_whole_periods(n, stride):
+    # the information from every row is the sum over the stride subsamples (offsets
+    # traced): disjoint, together every sample up to the last whole period
+    from xglm._solvers._newton import SUBSAMPLE_BLOCK, row_subsample
+
+    A = np.arange(2 * n, dtype=float).reshape(2, n)
+    pick = jax.jit(lambda o: row_subsample(A, stride, o))
+    parts = [np.asarray(pick(o)) for o in range(stride)]
+    np.testing.assert_array_equal(parts[0], np.asarray(row_subsample(A, stride)))
+    taken = np.sort(np.concatenate([part[0] for part in parts]))
+    whole = n if stride == 1 else n // (SUBSAMPLE_BLOCK * stride) * SUBSAMPLE_BLOCK * stride
+    np.testing.assert_array_equal(taken, np.arange(whole))
+    for part in parts:
+        np.testing.assert_array_equal(part[1] - part[0], n)
 
 
 @pytest.mark.parametrize("solver", ["lbfgs", "bfgs", "fista"])

@@ -144,22 +144,29 @@ def sparse_x_dot(Xt, b, size: int, rows=None):
     return rows_dot(Xt, nz if rows is None else rows[nz], b[nz], jnp.sum(b != 0))
 
 
-def gather_rows(Xt, idx, stride: int = 1):
-    """Rows ``idx`` of ``Xt`` at the row subsample of ``stride`` (see
+def gather_rows(Xt, idx, stride: int = 1, offset=0):
+    """Rows ``idx`` of ``Xt`` at the row subsample of ``stride`` and ``offset`` (see
     :func:`row_subsample`), one row at a time (see :func:`rows_dot`)."""
     return lax.map(
-        lambda j: row_subsample(lax.dynamic_index_in_dim(Xt, j, keepdims=False), stride), idx
+        lambda j: row_subsample(lax.dynamic_index_in_dim(Xt, j, keepdims=False), stride, offset),
+        idx,
     )
 
 
 SUBSAMPLE_BLOCK = 8
 
 
-def row_subsample(A, stride: int):
+def row_subsample(A, stride: int, offset=0):
     """About every ``stride``-th sample of ``A`` (``(..., n)``), taken as runs of
     ``SUBSAMPLE_BLOCK`` consecutive samples (one cache line of float64) every
     ``SUBSAMPLE_BLOCK * stride`` samples: spread over the whole recording like a plain
-    stride, but read at a fraction of its memory traffic."""
+    stride, but read at a fraction of its memory traffic.
+
+    ``offset`` (``0 <= offset < stride``, possibly traced) picks which run of each
+    period: the ``stride`` subsamples are disjoint and together hold every sample up
+    to the last whole period. (Fewer samples than one period: every ``stride``-th
+    sample, and ``offset`` must be 0.)
+    """
     if stride == 1:
         return A
     n = A.shape[-1]
@@ -167,7 +174,13 @@ def row_subsample(A, stride: int):
     m = n // period
     if m == 0:
         return A[..., ::stride]
-    runs = A[..., : m * period].reshape(A.shape[:-1] + (m, period))[..., :SUBSAMPLE_BLOCK]
+    runs = A[..., : m * period].reshape(A.shape[:-1] + (m, period))
+    if isinstance(offset, int) and offset == 0:
+        runs = runs[..., :SUBSAMPLE_BLOCK]
+    else:
+        runs = lax.dynamic_slice_in_dim(
+            runs, offset * SUBSAMPLE_BLOCK, SUBSAMPLE_BLOCK, axis=runs.ndim - 1
+        )
     return runs.reshape(A.shape[:-1] + (m * SUBSAMPLE_BLOCK,))
 
 
@@ -369,13 +382,6 @@ def newton_population(
         val = loss + pen.value((T[:, 1:] * M).T)
         return jnp.where(jnp.isfinite(val), val, jnp.inf)
 
-    # The information is estimated from every ``stride``-th sample. A population copies
-    # the subsample once and shares it (small, cached) between the neurons' Gram
-    # matrices; one neuron takes it from the design at each (rare) refresh: read inside
-    # the weighting's fusion when its Gram matrix is one product, copied (1/stride of
-    # the design) before the scan when it runs in chunks (see sum_over_samples).
-    Xs_shared = row_subsample(Xt, stride) if k > 1 else None
-
     # A neuron still running after ``full_after`` iterations, whose passes have then
     # cost about one Gram matrix over every row, takes its information from every row
     # from then on: the subsample estimate shapes the steps poorly when the working
@@ -385,50 +391,62 @@ def newton_population(
     # hoists out of the loop with all that is computed from it: it does not switch.
     full_after = max(FULL_INFO_MIN_ITER, q // 4)
     switches = stride > 1 and not constant_info and full_after < maxiter
-    sw_k = jnp.broadcast_to(sw, (k,))
 
-    def info_scaled(eta, need, ws, full=False):
+    def info_scaled(eta, need, ws, full=None):
         """Scaled information of the neurons flagged in ``need`` (others: zeros), from
-        the row subsample or, with ``full``, from every row; on the working sets ``ws``
-        (``(k, W)`` feature indices) when there are working sets."""
-        etas = row_subsample(eta, stride)
-        Ws = jnp.broadcast_to(row_subsample(W, stride), etas.shape)
-        sws = jnp.sum(Ws, axis=1)
+        the row subsample or, with the traced flag ``full``, from every row; on the
+        working sets ``ws`` (``(k, W)`` feature indices) when there are working sets.
+
+        Every row is the sum of the ``stride`` disjoint subsamples (see
+        :func:`row_subsample`; the rows after the last whole period are left out of
+        this estimate), so both run the same compiled code: a loop over subsamples of
+        one trip or ``stride`` trips. A population copies each subsample once and
+        shares it (small, cached) between the neurons' Gram matrices; one neuron reads
+        it from the design, inside the weighting's fusion when its Gram matrix is one
+        product, copied before the scan when it runs in chunks (see sum_over_samples).
+        """
         q_model = q if ws is None else ws.shape[1] + 1
 
-        def one(args):
-            i, eta1, w1, m1, s1, flag, ws1 = args
+        def subsample(offset):
+            """The information and the sum of prior weights of one subsample, ``(k,
+            q, q)`` and ``(k,)``."""
+            Xs_shared = row_subsample(Xt, stride, offset) if k > 1 else None
 
-            m1 = m1 if ws1 is None else m1[ws1]
-
-            def build():
-                wk = _working_weights(family, eta1, w1)
-                if ws1 is None:
-                    Xs = row_subsample(Xt, stride) if Xs_shared is None else Xs_shared
-                elif Xs_shared is None:
-                    Xs = gather_rows(Xt, ws1, stride)
-                else:
-                    Xs = gather_rows(Xs_shared, ws1)
-                return _info_from_weights(Xs, wk, m1, fit_intercept) / s1
-
-            def build_full():
-                # the neuron's rows are read here alone, not sliced at every refresh
-                eta_f = lax.dynamic_index_in_dim(eta, i, keepdims=False)
-                w_f = W[0] if W.shape[0] == 1 else lax.dynamic_index_in_dim(W, i, keepdims=False)
-                wk = _working_weights(family, eta_f, w_f)
-                Xf = Xt if ws1 is None else gather_rows(Xt, ws1)
-                return _info_from_weights(Xf, wk, m1, fit_intercept) / sw_k[i]
-
-            if full is False:
-                compute = build
-            else:
+            def one(args):
+                i, m1, flag, ws1 = args
+                m1 = m1 if ws1 is None else m1[ws1]
+                w1 = W[0] if W.shape[0] == 1 else lax.dynamic_index_in_dim(W, i, keepdims=False)
+                w1 = row_subsample(w1, stride, offset)
+                eta1 = row_subsample(
+                    lax.dynamic_index_in_dim(eta, i, keepdims=False), stride, offset
+                )
 
                 def compute():
-                    return lax.cond(full, build_full, build)
+                    wk = _working_weights(family, eta1, w1)
+                    if ws1 is None:
+                        Xs = Xs_shared if k > 1 else row_subsample(Xt, stride, offset)
+                    elif k > 1:
+                        Xs = gather_rows(Xs_shared, ws1)
+                    else:
+                        Xs = gather_rows(Xt, ws1, stride, offset)
+                    return _info_from_weights(Xs, wk, m1, fit_intercept)
 
-            return lax.cond(flag, compute, lambda: jnp.zeros((q_model, q_model), dtype))
+                zeros = jnp.zeros((q_model, q_model), dtype)
+                return lax.cond(flag, compute, lambda: zeros), jnp.sum(w1)
 
-        return map_neurons(one, (jnp.arange(k), etas, Ws, M, sws, need, ws))
+            return map_neurons(one, (jnp.arange(k), M, need, ws))
+
+        if full is None:
+            info, sum_w = subsample(0)
+        else:
+            zero = (jnp.zeros((k, q_model, q_model), dtype), jnp.zeros((k,), dtype))
+            info, sum_w = lax.fori_loop(
+                0,
+                jnp.where(full, stride, 1),
+                lambda o, acc: jax.tree_util.tree_map(jnp.add, acc, subsample(o)),
+                zero,
+            )
+        return info / sum_w[:, None, None]
 
     def residuals(eta, direct=None):
         """The score residuals ``w (y - mu) mu' / V`` at ``eta``, ``(k, n)``; for the
