@@ -37,6 +37,7 @@ from jax import lax
 
 from .._families import Family
 from .._penalties import PenaltyArrays
+from ._presolve import presolve
 from ._quadratic import apg_model, cd_l1, scaled_factor, solve_factored
 
 __all__ = [
@@ -645,24 +646,19 @@ def newton_population(
     pre = _presolve_stride(n, p) if from_start and smooth else 1
     if pre > 1:
         # the statistical error of the subsample fit is far above any useful tolerance,
-        # so it is solved loosely
-        T0, *_ = newton_population(
+        # so it is solved loosely, by plain Newton (see _presolve)
+        T0 = presolve(
             row_subsample(Xt, pre),
             row_subsample(Y, pre),
             row_subsample(W, pre),
             row_subsample(OFF, pre),
             M,
+            L2,
+            T_null,
             family,
-            pen,
-            T0,
-            True,
             fit_intercept,
-            tol=max(tol, PRESOLVE_TOL),
-            maxiter=maxiter,
-            inner_maxiter=inner_maxiter,
-            max_halvings=max_halvings,
-            refresh_ratio=refresh_ratio,
-            working_sets=working_sets,
+            max(tol, PRESOLVE_TOL),
+            max_halvings,
         )
     eta_null = T_null[:, :1] * icpt + OFF
     if from_start and pre == 1:
