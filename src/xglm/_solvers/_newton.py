@@ -393,10 +393,12 @@ def newton_population(
     full_after = max(FULL_INFO_MIN_ITER, q // 4)
     switches = stride > 1 and not constant_info and full_after < maxiter
 
-    def info_scaled(eta, need, ws, full=None):
+    def info_scaled(eta, need, ws, full=None, start=None):
         """Scaled information of the neurons flagged in ``need`` (others: zeros), from
         the row subsample or, with the traced flag ``full``, from every row; on the
         working sets ``ws`` (``(k, W)`` feature indices) when there are working sets.
+        The neurons flagged in ``start`` (``(k,)``) take it at the family's starting
+        means (see start_eta) instead of at ``eta``.
 
         Every row is the sum of the ``stride`` disjoint subsamples (see
         :func:`row_subsample`; the rows after the last whole period are left out of
@@ -414,13 +416,18 @@ def newton_population(
             Xs_shared = row_subsample(Xt, stride, offset) if k > 1 else None
 
             def one(args):
-                i, m1, flag, ws1 = args
+                i, m1, flag, ws1, start1 = args
                 m1 = m1 if ws1 is None else m1[ws1]
                 w1 = W[0] if W.shape[0] == 1 else lax.dynamic_index_in_dim(W, i, keepdims=False)
                 w1 = row_subsample(w1, stride, offset)
                 eta1 = row_subsample(
                     lax.dynamic_index_in_dim(eta, i, keepdims=False), stride, offset
                 )
+                if start1 is not None:
+                    y1 = row_subsample(
+                        lax.dynamic_index_in_dim(Y, i, keepdims=False), stride, offset
+                    )
+                    eta1 = jnp.where(start1, start_eta(y1, w1, eta1), eta1)
 
                 def compute():
                     wk = _working_weights(family, eta1, w1)
@@ -435,7 +442,7 @@ def newton_population(
                 zeros = jnp.zeros((q_model, q_model), dtype)
                 return lax.cond(flag, compute, lambda: zeros), jnp.sum(w1)
 
-            return map_neurons(one, (jnp.arange(k), M, need, ws))
+            return map_neurons(one, (jnp.arange(k), M, need, ws, start))
 
         if full is None:
             info, sum_w = subsample(0)
@@ -689,33 +696,47 @@ def newton_population(
         boundary = jnp.zeros((k,), bool)
     loss_scale = 0.5 * jnp.sum(jnp.abs(W * family.deviance_eta(Y, eta_T0)), axis=1) / sw
     loss_scale = jnp.where(jnp.isfinite(loss_scale), loss_scale, 0.0)
+
     # the first model is built at the starting means for the neurons that use them:
     # its right-hand side is then the IRLS one, [1 X]^T W z (one weighted least-squares
     # solve, as R's glm.fit), at a linear predictor that no coefficients produce
-
-    def start_model():
-        eta_s = family.link.link(family.mu_start(Y, W))
-        eta_s = jnp.where(jnp.isfinite(eta_s), eta_s, eta_T0)
-        return jnp.where(use_start[:, None], eta_s, eta_T0)
+    def start_eta(y, w, eta):
+        """The linear predictor of the starting means (``eta`` where not finite)."""
+        eta_s = family.link.link(family.mu_start(y, w))
+        return jnp.where(jnp.isfinite(eta_s), eta_s, eta)
 
     if ws_size is None:
-        eta_model = lax.cond(jnp.any(use_start), start_model, lambda: eta_T0)
-        S0 = scores(residuals(eta_model, use_start))
-        ws0 = None
-        over0 = jnp.zeros((k,), bool)
+        S0 = lax.cond(
+            jnp.any(use_start),
+            lambda: scores(residuals(start_eta(Y, W, eta_T0), use_start)),
+            lambda: scores(residuals(eta_T0)),
+        )
         # the first step from the starting means is accepted when finite
         F0 = jnp.where(use_start, jnp.inf, F0)
         direct0 = use_start
+        ws0 = None
     else:
         # a working set is chosen from the gradient at the start: the first model is
         # built at the start's coefficients (the null model's, by default) instead
-        eta_model = eta_T0
         S0 = scores(residuals(eta_T0))
-        ws0, over0 = select_ws(T0, S0)
         F0 = obj_of(T0, eta_T0)
         direct0 = jnp.zeros((k,), bool)
-    A0 = info_scaled(eta_model, jnp.ones((k,), bool), ws0)
-    fac0 = factor_all(A0) if smooth else ()
+        # chosen in the first iteration
+        ws_shape = jax.eval_shape(select_ws, T0, S0)[0]
+        ws0 = jnp.zeros(ws_shape.shape, ws_shape.dtype)
+    # The first iteration builds the first model (every neuron refreshes; the working
+    # sets are chosen): the loop's own code, compiled once. Only a Gaussian fit with the
+    # identity link builds its one information matrix here, where XLA sees it constant.
+    if constant_info:
+        A0 = info_scaled(eta_T0, jnp.ones((k,), bool), None)
+        fac0 = factor_all(A0)
+        need0 = jnp.zeros((k,), bool)
+    else:
+        q_model = q if ws_size is None else ws_size + 1
+        A0 = jnp.zeros((k, q_model, q_model), dtype)
+        fac0 = jax.eval_shape(factor_all, A0) if smooth else ()
+        fac0 = jax.tree_util.tree_map(lambda a: jnp.zeros(a.shape, a.dtype), fac0)
+        need0 = jnp.ones((k,), bool)
 
     def body(carry):
         T, F, eta_T, S, A, fac, it, done, conv, prev_change, need, iters, cg, ws, over = carry
@@ -729,15 +750,15 @@ def newton_population(
             ws = jnp.where(need[:, None], ws_new, ws)
             over = over | (need & over_new)
             done = done | over
-        if switches:
-            A = jnp.where(need[:, None, None], info_scaled(eta_T, need, ws, it >= full_after), A)
-        else:
-            A = jnp.where(need[:, None, None], info_scaled(eta_T, need, ws), A)
+        # (the first model of the neurons that start from the starting means is built
+        # at their linear predictor, see start_eta)
+        direct = (it == 0) & direct0
+        full = (it >= full_after) if switches else None
+        A = jnp.where(need[:, None, None], info_scaled(eta_T, need, ws, full, direct), A)
         cols = model_cols(ws)
         # the quadratic model 1/2 t'At - c't at T (on the working set's coefficients):
         # c = A T - gradient of the loss, or on the first model from the starting means
         # the IRLS right-hand side
-        direct = (it == 0) & direct0
         T_m = on_model(T, cols)
         S_m = on_model(S, cols)
         c = jnp.where(direct[:, None], S_m, jnp.einsum("kij,kj->ki", A, T_m) + S_m)
@@ -875,14 +896,14 @@ def newton_population(
         A0,
         fac0,
         0,
-        boundary | over0,
+        boundary,
         boundary,
         jnp.full((k,), jnp.inf, dtype),
-        jnp.zeros((k,), bool),
+        need0,
         jnp.zeros((k,), jnp.int32),
         (jnp.zeros((k, q), dtype), jnp.ones((k,), dtype), jnp.zeros((k, q), dtype)),
         ws0,
-        over0,
+        jnp.zeros((k,), bool),
     )
     out = lax.while_loop(cond, body, init)
     T, F, conv, iters, over = out[0], out[1], out[8], out[11], out[14]
