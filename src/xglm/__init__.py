@@ -15,7 +15,7 @@ from ._compile import configure_cache  # noqa: E402
 
 configure_cache()
 
-from . import basis, errors  # noqa: E402
+from . import errors  # noqa: E402
 from ._api import glm  # noqa: E402
 from ._compare import compare, information_table, wald_test_terms  # noqa: E402
 from ._families import (  # noqa: E402
@@ -45,6 +45,17 @@ from ._model import GLM, PopulationGLM  # noqa: E402
 from ._penalties import ElasticNet, GroupLasso, Lasso, Regularizer, Ridge, UnRegularized  # noqa: E402
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # xglm.basis is imported on first use: its bases are formulaic transforms, and
+    # importing formulaic costs a quarter of a second that fits without a formula skip
+    if name == "basis":
+        import importlib
+
+        return importlib.import_module(".basis", __name__)
+    raise AttributeError(f"module 'xglm' has no attribute {name!r}")
+
 
 __all__ = [
     "GLM",

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .errors import XglmError
 
@@ -261,6 +260,8 @@ def compare(*models, names=None, test=None):
     >>> int(table.loc["x0+x1+x2", "df"]), bool(table.loc["x0+x1+x2", "p_value"] < 0.01)
     (2, True)
     """
+    from scipy import stats  # (imported on first use)
+
     models = _check_models(models, "compare")
     names = _model_names(models, names, "compare")
     families = [_family_key(m) for m in models]
@@ -405,6 +406,8 @@ def wald_test_terms(model, test=None):
     >>> list(table.index), list(table.columns)
     (['Intercept', 'speed', 'position'], ['statistic', 'df', 'p_value'])
     """
+    from scipy import stats  # (imported on first use)
+
     model._check_fitted("wald_test_terms")
     if test is None:
         test = "F" if model.family_.estimates_scale else "chi2"

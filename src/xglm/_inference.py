@@ -18,7 +18,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
-from scipy import stats
 
 from ._compile import jit
 from ._families import Family
@@ -385,6 +384,8 @@ def conditioning_bound(
 
 def wald_table(coef, se, dist: str, dof: float, level: float = 0.95):
     """z (or t) statistics, two-sided p-values and confidence limits."""
+    from scipy import stats  # (imported on first use: a fifth of a second)
+
     z = coef / se
     if dist == "t":
         p = 2 * stats.t.sf(np.abs(z), dof)

@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 import jax.numpy as jnp
 import numpy as np
-from scipy.special import digamma, polygamma
 
 from ._families import NegativeBinomial, Poisson
 from .errors import ResponseError
@@ -23,6 +22,8 @@ def theta_ml(
     y, mu, w, theta0: float | None = None, maxiter: int = 50, tol: float = 1e-10
 ) -> tuple[float, bool]:
     """Return ``(theta, converged)`` maximising the NB log-likelihood at fixed ``mu``."""
+    from scipy.special import digamma, polygamma  # (imported on first use: 0.16 s)
+
     y = np.asarray(y, float)
     mu = np.asarray(mu, float)
     w = np.asarray(w, float)

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import optimistix as optx
 from jax import lax
 
 from ._problem import Problem, SolverOutput
 
 __all__ = ["quasi_newton", "fista"]
 
-_OPTX = {"lbfgs": optx.LBFGS, "bfgs": optx.BFGS, "nonlinear_cg": optx.NonlinearCG}
+_OPTX = {"lbfgs": "LBFGS", "bfgs": "BFGS", "nonlinear_cg": "NonlinearCG"}
 
 
 def _pack(beta, b):
@@ -38,7 +37,9 @@ def quasi_newton(
         tt = t.astype(dtype)
         return prob.smooth(tt[1:], tt[0] * icpt).astype(jnp.float64)
 
-    solver = _OPTX[name](rtol=tol, atol=tol)
+    import optimistix as optx  # (imported on first use: a fifth of a second)
+
+    solver = getattr(optx, _OPTX[name])(rtol=tol, atol=tol)
     t0 = _pack(beta0 * prob.mask, b0 * icpt).astype(jnp.float64)
     sol = optx.minimise(fn, solver, t0, max_steps=maxiter, throw=False)
     t = sol.value.astype(dtype)

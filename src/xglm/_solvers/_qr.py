@@ -23,6 +23,9 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
+
+# (jaxlib's LAPACK kernels import scipy.linalg at a fit's first factorisation anyway:
+# importing it with xglm keeps that time out of the first fit)
 from scipy import linalg
 
 from .._compile import jit

@@ -1,0 +1,35 @@
+"""The package's import: what ``import xglm`` loads, and the lazily loaded basis."""
+
+import subprocess
+import sys
+
+import xglm
+
+
+def test_import_leaves_out_what_a_fit_without_formula_does_not_need():
+    # formulaic (the bases, formulas), optimistix (the quasi-Newton solvers), scipy.stats
+    # (p-values) and scipy.special (the negative-binomial alpha) load on first use
+    code = (
+        "import sys, xglm; "
+        "print(sorted(m for m in ('formulaic', 'optimistix', 'scipy.stats', "
+        "'scipy.special', 'xarray') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_basis_loads_on_first_use():
+    assert "basis" in xglm.__all__
+    assert xglm.basis.raised_cosine is sys.modules["xglm.basis"].raised_cosine
+    from xglm.basis import raised_cosine
+
+    assert raised_cosine is xglm.basis.raised_cosine
+
+
+def test_unknown_attribute_is_an_attribute_error():
+    try:
+        xglm.no_such_name  # noqa: B018
+    except AttributeError as err:
+        assert str(err) == "module 'xglm' has no attribute 'no_such_name'"
+    else:
+        raise AssertionError("expected an AttributeError")
