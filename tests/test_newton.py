@@ -146,6 +146,45 @@ def test_large_fit_with_strongly_varying_weights_switches_to_every_row():
     assert np.max(np.abs(score)) < 1e-7 * np.mean(y), score
 
 
+# ---------------------------------------------------------------- given starts
+def _start_data():
+    rng = np.random.default_rng(4)
+    n, p = 3000, 5
+    X = rng.normal(size=(n, p)) * 0.5
+    Y = rng.poisson(np.exp(0.3 + X @ (rng.normal(size=(p, 2)) * 0.4))).astype(float)
+    return X, Y
+
+
+def test_population_neurons_from_given_and_default_starts_each_equal_their_own_fit():
+    # neuron 0's start overflows (it takes the starting means, R's first IRLS step),
+    # neuron 1 starts near its solution: each runs its own first model, iterations and
+    # all, as in its single-neuron fit
+    X, Y = _start_data()
+    p = X.shape[1]
+    near = xglm.GLM().fit(X, Y[:, 1])
+    coef0 = np.column_stack([np.full(p, 800.0), near.coef_ + 0.01])
+    b0 = np.array([800.0, near.intercept_[0] - 0.01])
+    m = xglm.PopulationGLM().fit(X, Y, init_params=(coef0, b0))
+    default = xglm.GLM().fit(X, Y[:, 0])
+    given = xglm.GLM().fit(X, Y[:, 1], init_params=(coef0[:, 1], b0[1:]))
+    assert list(m.n_iter_) == [default.n_iter_, given.n_iter_]
+    np.testing.assert_allclose(m.coef_[:, 0], default.coef_, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(m.coef_[:, 1], given.coef_, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("solver", ["irls", "lbfgs", "fista"])
+def test_a_start_worse_than_the_null_model_is_replaced_by_the_default_start(solver):
+    # at this start eta reaches about 150: finite, but Newton steps on the log link
+    # gain about one unit of eta each (the fit hit maxiter); the null model replaces it
+    X, Y = _start_data()
+    p = X.shape[1]
+    default = xglm.GLM(solver=solver).fit(X, Y[:, 0])
+    m = xglm.GLM(solver=solver).fit(X, Y[:, 0], init_params=(np.full(p, 50.0), np.array([50.0])))
+    assert m.converged_
+    assert m.n_iter_ == default.n_iter_
+    np.testing.assert_allclose(m.coef_, default.coef_, rtol=1e-12, atol=1e-14)
+
+
 # ---------------------------------------------------------------- working sets (wide L1 fits)
 def _wide_data(family, n, p, nonzero, frac, seed=0):
     """A wide design with ``nonzero`` true effects and the L1 strength ``frac`` times

@@ -226,7 +226,11 @@ class GLM:
         offset : array-like, optional
             Added to the linear predictor (e.g. ``log(exposure)``).
         init_params : (coef, intercept), optional
-            Starting values with the structure of ``coef_`` and ``intercept_``.
+            Starting values with the structure of ``coef_`` and ``intercept_``. A
+            neuron's start whose penalized objective is not finite, or is above the
+            intercept-only model's, is replaced by the solver's default start (from far
+            off, Newton steps on a log link gain about one unit of the linear
+            predictor per iteration).
 
         Returns
         -------

@@ -278,8 +278,15 @@ def _fit_arrays_jit(
 
         def one(y1, w1, off1, m1, pen1, beta1, b1):
             prob = Problem(Xt, y1, w1, off1, m1, family, pen1, fit_intercept)
+            beta_null, b_null = prob.null_start()
             if from_start:
-                beta1, b1 = prob.null_start()
+                beta1, b1 = beta_null, b_null
+            else:
+                # a start whose objective is not finite, or above the null model's, is
+                # replaced by the null model (as in the Newton solver)
+                f1 = prob.objective(beta1, b1)
+                keep = jnp.isfinite(f1) & (f1 <= prob.objective(beta_null, b_null))
+                beta1, b1 = jnp.where(keep, beta1, beta_null), jnp.where(keep, b1, b_null)
             return _solve_one(prob, beta1, b1, solver, tol, maxiter)
 
         # The quasi-Newton minimisers run one neuron after another: each gradient's X^T r

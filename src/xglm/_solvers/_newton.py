@@ -424,10 +424,12 @@ def newton_population(
                     lax.dynamic_index_in_dim(eta, i, keepdims=False), stride, offset
                 )
                 if start1 is not None:
-                    y1 = row_subsample(
-                        lax.dynamic_index_in_dim(Y, i, keepdims=False), stride, offset
-                    )
-                    eta1 = jnp.where(start1, start_eta(y1, w1, eta1), eta1)
+
+                    def at_start():
+                        y1 = lax.dynamic_index_in_dim(Y, i, keepdims=False)
+                        return start_eta(row_subsample(y1, stride, offset), w1, eta1)
+
+                    eta1 = lax.cond(start1, at_start, lambda: eta1)
 
                 def compute():
                     wk = _working_weights(family, eta1, w1)
@@ -641,8 +643,8 @@ def newton_population(
 
     # ---- start ----------------------------------------------------------------------
     # From the family's starting means (the default, as R's glm.fit), or from the given
-    # coefficients; a neuron whose given start has a non-finite objective (e.g. exp
-    # overflow) falls back to the starting means.
+    # coefficients; a neuron whose given start has an objective that is not finite (e.g.
+    # exp overflow) or above the null model's falls back to the starting means.
     T0 = T0.astype(dtype)
     # the weighted mean response and offset of every neuron
     ybar = jnp.sum(W * Y, axis=1) / sw
@@ -674,12 +676,11 @@ def newton_population(
         T0, eta_T0 = T_null, jnp.broadcast_to(eta_null, Y.shape)
         F0 = jnp.full((k,), jnp.inf, dtype)
     else:
+        # (a given start or the presolve's whose objective is not finite, or above the
+        # null model's, carries nothing a fit could use: the null model replaces it)
         eta0 = eta_of(T0)
         F0 = obj_of(T0, eta0)
-        if pre > 1:
-            use_start = ~(jnp.isfinite(F0) & (F0 < obj_of(T_null, eta_null)))
-        else:
-            use_start = ~jnp.isfinite(F0)
+        use_start = ~(jnp.isfinite(F0) & (F0 <= obj_of(T_null, eta_null)))
         T0 = jnp.where(use_start[:, None], T_null, T0)
         eta_T0 = jnp.where(use_start[:, None], eta_null, eta0)
     # A neuron whose every counted response is on the boundary of the support (a silent
@@ -706,11 +707,12 @@ def newton_population(
         return jnp.where(jnp.isfinite(eta_s), eta_s, eta)
 
     if ws_size is None:
-        S0 = lax.cond(
+        eta_model = lax.cond(
             jnp.any(use_start),
-            lambda: scores(residuals(start_eta(Y, W, eta_T0), use_start)),
-            lambda: scores(residuals(eta_T0)),
+            lambda: jnp.where(use_start[:, None], start_eta(Y, W, eta_T0), eta_T0),
+            lambda: eta_T0,
         )
+        S0 = scores(residuals(eta_model, use_start))
         # the first step from the starting means is accepted when finite
         F0 = jnp.where(use_start, jnp.inf, F0)
         direct0 = use_start
