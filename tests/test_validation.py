@@ -171,6 +171,7 @@ def test_huge_finite_x_is_accepted():
     with warnings.catch_warnings():
         # the check itself must not warn about its overflowing sum
         warnings.filterwarnings("error", message="overflow encountered in reduce")
+        warnings.filterwarnings("error", message="overflow encountered in matmul")
         warnings.filterwarnings("ignore", category=ConvergenceWarning)
         m = xglm.GLM(regularizer="Ridge", regularizer_strength=1.0)
         try:
@@ -179,6 +180,25 @@ def test_huge_finite_x_is_accepted():
             raise AssertionError(f"finite X rejected: {exc}") from exc
         except XglmError:
             pass  # the solver may give up on such a column; the check must not
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_design_checksum_is_the_sum_and_not_finite_with_nan_or_inf(order, dtype):
+    from xglm._design._arrays import design_checksum
+
+    A = np.asarray(np.random.default_rng(0).normal(size=(501, 7)), dtype=dtype, order=order)
+    rtol = 1e-12 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(design_checksum(A), np.sum(A, dtype=np.float64), rtol=rtol)
+    for bad in (np.nan, np.inf, -np.inf):
+        B = A.copy(order=order)
+        B[17, 3] = bad
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert not np.isfinite(design_checksum(B))
+    B = A.copy(order=order)
+    B[17, 3], B[40, 5] = np.inf, -np.inf  # opposite infinities: NaN, still not finite
+    assert np.isnan(design_checksum(B))
 
 
 @pytest.mark.parametrize("family", ["gaussian", "poisson", "gamma"])

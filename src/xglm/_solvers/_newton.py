@@ -859,10 +859,17 @@ def newton_population(
         T_new = T + step[:, None] * D
         F_new = jnp.where(ok, Fn, F)
         eta_new = eta_T + step[:, None] * eta_D
-        S = jnp.where(ok[:, None], scores(R), S)
-        # a working set that leaves out a violator of its optimality condition is
-        # replaced at once, and the fit cannot stop before it is
-        settled = complete(T_new, S, ws)
+
+        def new_scores():
+            return jnp.where(ok[:, None], scores(R), S)
+
+        if ws is None:
+            settled = jnp.ones((k,), bool)
+        else:
+            # a working set that leaves out a violator of its optimality condition is
+            # replaced at once, and the fit cannot stop before it is
+            S = new_scores()
+            settled = complete(T_new, S, ws)
         change = jnp.max(jnp.abs(T_new - T), axis=1)
         scale = 1.0 + jnp.max(jnp.abs(T_new), axis=1)
         small = change <= tol * scale
@@ -884,6 +891,11 @@ def newton_population(
         else:
             need_next = (it < 2) | ~ok | (step < 1.0) | (ratio_now > refresh_ratio)
         need_next = (need_next | ~settled) & ~done
+        if ws is None:
+            # the gradient at the new point serves the next iteration alone: after the
+            # last one it is not computed (a pass over the design fewer per fit)
+            last = jnp.all(done) | (it + 1 >= maxiter)
+            S = lax.cond(last, lambda: S, new_scores)
         return T_new, F_new, eta_new, S, done, conv, change, need_next
 
     def cond(carry):
