@@ -22,16 +22,18 @@ from xglm._penalties import PenaltyArrays
 from xglm._solvers._newton import (
     FULL_INFO_MIN_ITER,
     LARGE_N,
-    SAMPLE_CHUNK,
     SUBSAMPLE_INFO_N,
     WORKING_SET,
-    gather_rows,
     information,
     newton_population,
+    working_set,
+)
+from xglm._solvers._passes import (
+    SAMPLE_CHUNK,
+    gather_rows,
     row_subsample,
     rows_dot,
     sparse_x_dot,
-    working_set,
     xt_dot,
 )
 

@@ -183,7 +183,7 @@ def test_large_data_rare_events_fall_back_to_the_starting_means():
 @pytest.mark.parametrize(("n", "stride"), [(1000, 16), (1003, 7), (50, 16), (64, 1)])
 def test_row_subsample_takes_runs_of_consecutive_samples(n, stride):
     # about every stride-th sample, as runs of SUBSAMPLE_BLOCK spread over the recording
-    from xglm._solvers._newton import SUBSAMPLE_BLOCK, row_subsample
+    from xglm._solvers._passes import SUBSAMPLE_BLOCK, row_subsample
 
     A = np.arange(2 * n, dtype=float).reshape(2, n)
     got = np.asarray(row_subsample(A, stride))
@@ -203,7 +203,7 @@ def test_row_subsample_takes_runs_of_consecutive_samples(n, stride):
 def test_row_subsamples_at_every_offset_partition_the_whole_periods(n, stride):
     # the information from every row is the sum over the stride subsamples (offsets
     # traced): disjoint, together every sample up to the last whole period
-    from xglm._solvers._newton import SUBSAMPLE_BLOCK, row_subsample
+    from xglm._solvers._passes import SUBSAMPLE_BLOCK, row_subsample
 
     A = np.arange(2 * n, dtype=float).reshape(2, n)
     pick = jax.jit(lambda o: row_subsample(A, stride, o))

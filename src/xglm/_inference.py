@@ -23,13 +23,8 @@ from ._compile import jit
 from ._families import Family
 from ._penalties import PenaltyArrays
 from ._solvers import TRACE_COUNT, neuron_batches, neuron_rows
-from ._solvers._newton import (
-    information,
-    information_screen,
-    map_neurons,
-    sparse_x_dot,
-    x_dot,
-)
+from ._solvers._newton import information, information_screen, map_neurons
+from ._solvers._passes import sparse_x_dot, x_dot
 
 __all__ = [
     "fit_statistics",

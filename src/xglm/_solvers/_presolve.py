@@ -20,6 +20,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from .._families import Family
+from ._passes import info_from_weights
 
 __all__ = ["PRESOLVE_MAXITER", "presolve"]
 
@@ -32,9 +33,6 @@ def _one(Xs, y, w, off, m, l2, t0, family: Family, fit_intercept: bool, tol, max
     """One neuron's Newton fit from ``t0`` ``(p+1,)``: ``Xs`` ``(p, n)``, ``y, w, off``
     ``(n,)``, mask ``m`` ``(p,)``, ridge strengths ``l2`` ``(p+1,)`` (0 for the
     intercept and masked features)."""
-    # (imported here: _newton imports this module)
-    from ._newton import _info_from_weights
-
     icpt = 1.0 if fit_intercept else 0.0
     sw = jnp.sum(w)
 
@@ -49,7 +47,7 @@ def _one(Xs, y, w, off, m, l2, t0, family: Family, fit_intercept: bool, tol, max
         t, eta, F, it, _ = c
         _, r, wk = family.score_terms(y, eta, w)
         g = l2 * t - jnp.concatenate([jnp.sum(r)[None] * icpt, (Xs @ r) * m]) / sw
-        A = _info_from_weights(Xs, wk, m, fit_intercept) / sw + jnp.diag(l2)
+        A = info_from_weights(Xs, wk, m, fit_intercept) / sw + jnp.diag(l2)
         # Jacobi-scaled Cholesky; a singular matrix gives a non-finite step, which ends
         # the presolve where it is (the full solver has the fallbacks)
         s = 1.0 / jnp.sqrt(jnp.diag(A))
