@@ -199,6 +199,8 @@ def test_design_checksum_is_the_sum_and_not_finite_with_nan_or_inf(order, dtype)
     B = A.copy(order=order)
     B[17, 3], B[40, 5] = np.inf, -np.inf  # opposite infinities: NaN, still not finite
     assert np.isnan(design_checksum(B))
+    # a strided view is summed as it is
+    np.testing.assert_allclose(design_checksum(A[::2]), np.sum(A[::2], dtype=np.float64), rtol=rtol)
 
 
 @pytest.mark.parametrize("family", ["gaussian", "poisson", "gamma"])
