@@ -73,6 +73,18 @@ def test_compiler_options(monkeypatch):
         compiler_options.cache_clear()
 
 
+def test_compiler_options_without_an_option_the_jax_lacks(monkeypatch):
+    # an installed JAX that does not know the split option keeps the other two
+    monkeypatch.setattr("xglm._compile.SPLIT_OPTION", "xla_cpu_no_such_option")
+    try:
+        compiler_options.cache_clear()
+        assert compiler_options() == FAST_COMPILE
+    finally:
+        monkeypatch.undo()
+        compiler_options.cache_clear()
+    assert compiler_options() == {**FAST_COMPILE, SPLIT_OPTION: codegen_parts()}
+
+
 def test_codegen_parts_follow_the_cpus(monkeypatch):
     # one LLVM module per CPU the process may run on, between 1 and XLA's default 32
     for cpus, parts in ((set(), 1), ({3}, 1), ({0, 5}, 2), (set(range(64)), 32)):
