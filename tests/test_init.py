@@ -7,8 +7,9 @@ import xglm
 
 
 def test_import_leaves_out_what_a_fit_without_formula_does_not_need():
-    # formulaic (the bases, formulas), optimistix (the quasi-Newton solvers), scipy.stats
-    # (p-values) and scipy.special (the negative-binomial alpha) load on first use
+    # formulaic (the bases, formulas), optimistix (the quasi-Newton solvers) and
+    # scipy.special (p-values, the negative-binomial alpha) load on first use, and
+    # scipy.stats not at all
     code = (
         "import sys, xglm; "
         "print(sorted(m for m in ('formulaic', 'optimistix', 'scipy.stats', "
@@ -16,6 +17,19 @@ def test_import_leaves_out_what_a_fit_without_formula_does_not_need():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_fit_and_its_summary_do_not_import_scipy_stats():
+    # the p-values and intervals come from scipy.special (scipy.stats took 0.3 s to import)
+    code = (
+        "import sys, numpy as np, xglm; "
+        "X = np.random.default_rng(0).normal(size=(200, 2)); "
+        "y = np.random.default_rng(1).poisson(1.0, 200).astype(float); "
+        "m = xglm.GLM().fit(X, y); m.summary(); xglm.wald_test_terms(m); "
+        "print('scipy.stats' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_basis_loads_on_first_use():

@@ -379,15 +379,17 @@ def conditioning_bound(
 
 def wald_table(coef, se, dist: str, dof: float, level: float = 0.95):
     """z (or t) statistics, two-sided p-values and confidence limits."""
-    from scipy import stats  # (imported on first use: a fifth of a second)
+    # (scipy.special's distribution functions, which scipy.stats evaluates: importing
+    # scipy.stats took 0.3 s of a first summary)
+    from scipy import special
 
     z = coef / se
     if dist == "t":
-        p = 2 * stats.t.sf(np.abs(z), dof)
-        q = stats.t.ppf(0.5 + level / 2, dof)
+        p = 2 * special.stdtr(dof, -np.abs(z))
+        q = special.stdtrit(dof, 0.5 + level / 2)
     else:
-        p = 2 * stats.norm.sf(np.abs(z))
-        q = stats.norm.ppf(0.5 + level / 2)
+        p = 2 * special.ndtr(-np.abs(z))
+        q = special.ndtri(0.5 + level / 2)
     return z, p, coef - q * se, coef + q * se
 
 
