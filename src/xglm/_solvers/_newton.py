@@ -141,7 +141,7 @@ def information_screen(Xt, ETA, Y, W, M, family: Family, fit_intercept: bool, st
             row_subsample(Xt, stride), row_subsample(wk, stride), m1, fit_intercept
         )
         # as matrix-vector products on cached chunks: XLA's CPU row reduction took twice
-        # as long; masked features keep the unit diagonal _info_from_weights gives them
+        # as long; masked features keep the unit diagonal info_from_weights gives them
         diag = sum_over_samples(lambda x, v: (x * x) @ v, Xt, wk) * m1 + (1.0 - m1)
         head = jnp.sum(wk) if fit_intercept else jnp.ones((), wk.dtype)
         return sub, jnp.concatenate([head[None], diag])
@@ -527,7 +527,7 @@ def newton_population(
     off_bar = jnp.sum(W * OFF, axis=1) / sw
     T_null = null_starts(ybar, off_bar, p, family, fit_intercept)
     # (smooth penalties only: for L1 and group penalties the presolve saved no time in
-    # the benchmarks, and its second Newton loop adds over a second to the first compile)
+    # the benchmarks, and its loop adds to the first compile)
     pre = _presolve_stride(n, p) if from_start and smooth else 1
     if pre > 1:
         # the statistical error of the subsample fit is far above any useful tolerance,
