@@ -30,10 +30,6 @@ from xglm._solvers._newton import (
 )
 from xglm._solvers._passes import (
     SAMPLE_CHUNK,
-    gather_rows,
-    row_subsample,
-    rows_dot,
-    sparse_x_dot,
     xt_dot,
 )
 
@@ -425,31 +421,6 @@ def test_population_group_fit_on_working_sets_equals_its_single_neuron_fits():
         assert _group_kkt(X, Y[:, i], coef, b, alpha[i], size) <= 1e-6
         np.testing.assert_allclose(np.asarray(pop.coef_)[:, i], coef, rtol=0, atol=1e-6)
         assert float(np.asarray(pop.intercept_)[i]) == pytest.approx(b, abs=1e-6)
-
-
-def test_rows_dot_equals_the_product_over_every_row():
-    rng = np.random.default_rng(9)
-    Xt = jnp.asarray(rng.standard_normal((40, 333)))
-    coef = np.zeros(40)
-    coef[[3, 17, 31]] = rng.standard_normal(3)
-    idx = jnp.asarray([3, 17, 31, 0, 0])
-    out = rows_dot(Xt, idx, jnp.asarray(coef)[idx], 3)
-    np.testing.assert_allclose(np.asarray(out), coef @ np.asarray(Xt), rtol=1e-13, atol=1e-13)
-    rows = gather_rows(Xt, jnp.asarray([5, 2]), stride=3)
-    np.testing.assert_array_equal(
-        np.asarray(rows), np.asarray(row_subsample(Xt[jnp.asarray([5, 2])], 3))
-    )
-    rows = gather_rows(Xt, jnp.asarray([5, 2]), 3, jnp.asarray(2))
-    np.testing.assert_array_equal(
-        np.asarray(rows), np.asarray(row_subsample(Xt[jnp.asarray([5, 2])], 3, jnp.asarray(2)))
-    )
-    np.testing.assert_array_equal(np.asarray(rows)[:, :8], np.asarray(Xt)[[5, 2], 16:24])
-    # the same from the nonzero coefficients alone, over every row or over some rows
-    out = sparse_x_dot(Xt, jnp.asarray(coef), 5)
-    np.testing.assert_allclose(np.asarray(out), coef @ np.asarray(Xt), rtol=1e-13, atol=1e-13)
-    some = jnp.asarray([31, 3, 8, 17])
-    out = sparse_x_dot(Xt, jnp.asarray(coef)[some], 4, rows=some)
-    np.testing.assert_allclose(np.asarray(out), coef @ np.asarray(Xt), rtol=1e-13, atol=1e-13)
 
 
 def test_feature_mask_on_working_sets_equals_fits_on_the_unmasked_features():

@@ -3,7 +3,6 @@ population bookkeeping and compilation reuse."""
 
 import warnings
 
-import jax
 import numpy as np
 import pytest
 import statsmodels.api as sm
@@ -178,42 +177,6 @@ def test_large_data_rare_events_fall_back_to_the_starting_means():
     ref = sm.GLM(y, sm.add_constant(X), family=sm.families.Binomial()).fit(tol=1e-13)
     assert m.converged_
     np.testing.assert_allclose(np.r_[m.intercept_, m.coef_], ref.params, rtol=1e-6, atol=1e-8)
-
-
-@pytest.mark.parametrize(("n", "stride"), [(1000, 16), (1003, 7), (50, 16), (64, 1)])
-def test_row_subsample_takes_runs_of_consecutive_samples(n, stride):
-    # about every stride-th sample, as runs of SUBSAMPLE_BLOCK spread over the recording
-    from xglm._solvers._passes import SUBSAMPLE_BLOCK, row_subsample
-
-    A = np.arange(2 * n, dtype=float).reshape(2, n)
-    got = np.asarray(row_subsample(A, stride))
-    period = SUBSAMPLE_BLOCK * stride
-    if stride == 1:
-        cols = np.arange(n)
-    elif n < period:
-        cols = np.arange(0, n, stride)
-    else:
-        starts = np.arange(n // period) * period
-        cols = (starts[:, None] + np.arange(SUBSAMPLE_BLOCK)[None, :]).ravel()
-    np.testing.assert_array_equal(got, A[:, cols])
-    assert abs(got.shape[1] - n / stride) <= period
-
-
-@pytest.mark.parametrize(("n", "stride"), [(1000, 16), (1003, 7), (64, 1)])
-def test_row_subsamples_at_every_offset_partition_the_whole_periods(n, stride):
-    # the information from every row is the sum over the stride subsamples (offsets
-    # traced): disjoint, together every sample up to the last whole period
-    from xglm._solvers._passes import SUBSAMPLE_BLOCK, row_subsample
-
-    A = np.arange(2 * n, dtype=float).reshape(2, n)
-    pick = jax.jit(lambda o: row_subsample(A, stride, o))
-    parts = [np.asarray(pick(o)) for o in range(stride)]
-    np.testing.assert_array_equal(parts[0], np.asarray(row_subsample(A, stride)))
-    taken = np.sort(np.concatenate([part[0] for part in parts]))
-    whole = n if stride == 1 else n // (SUBSAMPLE_BLOCK * stride) * SUBSAMPLE_BLOCK * stride
-    np.testing.assert_array_equal(taken, np.arange(whole))
-    for part in parts:
-        np.testing.assert_array_equal(part[1] - part[0], n)
 
 
 @pytest.mark.parametrize("solver", ["lbfgs", "bfgs", "fista"])
