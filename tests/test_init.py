@@ -6,6 +6,12 @@ import sys
 import xglm
 
 
+def _python(code: str) -> str:
+    """What ``code`` prints in a fresh interpreter."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
 def test_import_leaves_out_what_a_fit_without_formula_does_not_need():
     # formulaic (the bases, formulas), optimistix (the quasi-Newton solvers) and
     # scipy.special (p-values, the negative-binomial alpha) load on first use, and
@@ -15,8 +21,7 @@ def test_import_leaves_out_what_a_fit_without_formula_does_not_need():
         "print(sorted(m for m in ('formulaic', 'optimistix', 'scipy.stats', "
         "'scipy.special', 'xarray') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert _python(code) == "[]"
 
 
 def test_a_fit_and_its_summary_do_not_import_scipy_stats():
@@ -28,8 +33,7 @@ def test_a_fit_and_its_summary_do_not_import_scipy_stats():
         "m = xglm.GLM().fit(X, y); m.summary(); xglm.wald_test_terms(m); "
         "print('scipy.stats' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert _python(code) == "False"
 
 
 def test_basis_loads_on_first_use():

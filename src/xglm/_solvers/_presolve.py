@@ -21,6 +21,7 @@ from jax import lax
 
 from .._families import Family
 from ._passes import info_from_weights
+from ._quadratic import jacobi_cholesky, solve_factored
 
 __all__ = ["PRESOLVE_MAXITER", "presolve"]
 
@@ -48,11 +49,10 @@ def _one(Xs, y, w, off, m, l2, t0, family: Family, fit_intercept: bool, tol, max
         _, r, wk = family.score_terms(y, eta, w)
         g = l2 * t - jnp.concatenate([jnp.sum(r)[None] * icpt, (Xs @ r) * m]) / sw
         A = info_from_weights(Xs, wk, m, fit_intercept) / sw + jnp.diag(l2)
-        # Jacobi-scaled Cholesky; a singular matrix gives a non-finite step, which ends
-        # the presolve where it is (the full solver has the fallbacks)
-        s = 1.0 / jnp.sqrt(jnp.diag(A))
-        L = jnp.linalg.cholesky(A * s[:, None] * s[None, :])
-        d = -jax.scipy.linalg.cho_solve((L, True), g * s) * s
+        # without scaled_factor's jittered fallback: a singular matrix gives a
+        # non-finite step, which ends the presolve where it is (the full solver has
+        # the fallbacks)
+        d = -solve_factored(*jacobi_cholesky(A), g)
         finite = jnp.all(jnp.isfinite(d))
         d = jnp.where(finite, d, 0.0)
         eta_d = eta_of(d) - off  # [1 X] d: every trial point is elementwise work

@@ -17,20 +17,28 @@ from jax import lax
 
 from .._penalties import PenaltyArrays
 
-__all__ = ["scaled_factor", "solve_factored", "cd_l1", "apg_model"]
+__all__ = ["jacobi_cholesky", "scaled_factor", "solve_factored", "cd_l1", "apg_model"]
+
+
+def jacobi_cholesky(A):
+    """``(M, L, s)``: the Jacobi scaling ``s`` of a symmetric PSD matrix, the scaled
+    matrix ``M`` and its Cholesky factor ``L`` (not finite when ``M`` is numerically
+    singular)."""
+    d = jnp.diag(A)
+    s = jnp.where(d > 0, 1.0 / jnp.sqrt(jnp.where(d > 0, d, 1.0)), 1.0)
+    M = A * s[:, None] * s[None, :]
+    return M, jnp.linalg.cholesky(M), s
 
 
 def scaled_factor(A):
-    """Jacobi scaling and Cholesky factor of a symmetric PSD matrix.
+    """Jacobi scaling and Cholesky factor of a symmetric PSD matrix (see
+    :func:`jacobi_cholesky`).
 
     A numerically singular matrix (collinear columns) is factored with a relative
     jitter of 1e-10 on the unit diagonal instead, which gives the minimum-norm-like
     step; unpenalized rank-deficient designs are reported after the fit.
     """
-    d = jnp.diag(A)
-    s = jnp.where(d > 0, 1.0 / jnp.sqrt(jnp.where(d > 0, d, 1.0)), 1.0)
-    M = A * s[:, None] * s[None, :]
-    L = jnp.linalg.cholesky(M)
+    M, L, s = jacobi_cholesky(A)
     eps = jnp.maximum(1e-10, 100 * jnp.finfo(M.dtype).eps)
     L = lax.cond(
         jnp.all(jnp.isfinite(L)),
