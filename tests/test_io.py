@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 
 import xglm
-from xglm import _io
 from xglm.errors import FileFormatError, XglmError
 
 N = 120
@@ -457,12 +456,3 @@ def test_not_fitted_and_overwrite(data, tmp_path):
     m.save(tmp_path / "x.nc")
     with pytest.raises(XglmError, match="exists and overwrite=False"):
         m.save(tmp_path / "x.nc", overwrite=False)
-
-
-def test_decoder_refuses_unknown_classes():
-    with pytest.raises(FileFormatError, match="refusing to build"):
-        _io._decode({"__xglm_dataclass__": "os:system", "fields": {}})
-    with pytest.raises(FileFormatError, match="unknown xglm class"):
-        _io._decode({"__xglm_object__": "Popen", "fields": {}})
-    with pytest.raises(FileFormatError, match="unknown tag"):
-        _io._decode({"__pickle__": "..."})
