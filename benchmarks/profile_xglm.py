@@ -142,7 +142,7 @@ def profile(prob, repeats=5):
     wv = jnp.asarray(np.random.default_rng(0).uniform(0.5, 1.5, X.shape[0]))
     xtwx = jax.jit(lambda Xt, w: (Xt * w[None, :]) @ Xt.T)
     kern["X^T W X, all rows (one neuron)"] = _timeit(lambda: xtwx(Xt, wv).block_until_ready())
-    from xglm._solvers._newton import info_stride
+    from xglm._solvers._information import info_stride
 
     s_ = info_stride(*X.shape)
     Xs, ws = Xt[:, ::s_], wv[::s_]

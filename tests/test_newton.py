@@ -19,12 +19,11 @@ import pytest
 import xglm
 from xglm._families import get_family
 from xglm._penalties import PenaltyArrays
+from xglm._solvers._information import SUBSAMPLE_INFO_N, information
 from xglm._solvers._newton import (
     FULL_INFO_MIN_ITER,
     LARGE_N,
-    SUBSAMPLE_INFO_N,
     WORKING_SET,
-    information,
     newton_population,
     working_set,
 )

@@ -13,7 +13,7 @@ import xglm
 from xglm import _statistics
 from xglm._families import get_family
 from xglm._inference import conditioning, conditioning_bound
-from xglm._solvers._newton import information, information_screen
+from xglm._solvers._information import information, information_screen
 from xglm.errors import RankDeficientError
 
 N = 20_000

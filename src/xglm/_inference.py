@@ -23,7 +23,7 @@ from ._compile import jit
 from ._families import Family
 from ._penalties import PenaltyArrays
 from ._solvers import TRACE_COUNT, neuron_batches, neuron_rows
-from ._solvers._newton import information, information_screen, map_neurons
+from ._solvers._information import information, information_screen, map_neurons
 from ._solvers._passes import sparse_x_dot, x_dot
 
 __all__ = [
@@ -146,7 +146,7 @@ def summary_statistics(
     """Deviance, Pearson chi^2, log-likelihoods, the null model and the penalized
     objective of every neuron, and what ``info_stride`` asks for: with 1 the information
     matrices (``info``), with a larger stride what bounds their conditioning (``info_sub``
-    and ``info_diag``, see :func:`~xglm._solvers._newton.information_screen`), with 0
+    and ``info_diag``, see :func:`~xglm._solvers._information.information_screen`), with 0
     neither.
 
     ``y, w, offset, mask, coef``: 1-D or neuron-major (see :func:`_neuron_major_eta`);
@@ -356,7 +356,7 @@ def conditioning_bound(
 ) -> float:
     """A lower bound on :func:`conditioning` from a row subsample's information ``sub``
     and the exact diagonal ``diag`` of the full information (see
-    :func:`~xglm._solvers._newton.information_screen`).
+    :func:`~xglm._solvers._information.information_screen`).
 
     The full information ``A`` is the subsample's ``S`` plus the other rows' (positive
     semi-definite), so with ``D`` the diagonal of ``A + L`` (``L = sum_w diag(l2)``) the

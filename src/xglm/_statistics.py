@@ -31,7 +31,7 @@ from ._inference import (
     information_of,
 )
 from ._penalties import PenaltyArrays
-from ._solvers._newton import info_stride
+from ._solvers._information import info_stride
 from ._solvers._qr import dependent_columns, qr_irls
 from .errors import DesignError, RankDeficientError
 

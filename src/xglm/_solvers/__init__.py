@@ -17,7 +17,8 @@ from .._families import Family
 from .._penalties import PenaltyArrays
 from ..errors import XglmError
 from ._first_order import fista, quasi_newton
-from ._newton import map_neurons, newton_population
+from ._information import map_neurons
+from ._newton import newton_population
 from ._problem import Problem, SolverOutput
 
 __all__ = [

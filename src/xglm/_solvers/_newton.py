@@ -37,37 +37,23 @@ from jax import lax
 
 from .._families import Family
 from .._penalties import PenaltyArrays
+from ._information import info_stride, map_neurons, working_weights
 from ._passes import (
     gather_rows,
     info_from_weights,
     row_subsample,
     sparse_x_dot,
-    sum_over_samples,
     x_dot,
     xt_dot,
 )
 from ._presolve import presolve
 from ._quadratic import apg_model, cd_l1, scaled_factor, solve_factored
 
-__all__ = [
-    "newton_population",
-    "null_starts",
-    "information",
-    "information_screen",
-    "info_stride",
-    "working_set",
-    "lipschitz",
-    "map_neurons",
-]
+__all__ = ["newton_population", "null_starts", "working_set", "lipschitz"]
 
-# From SUBSAMPLE_INFO_N samples the information matrix is estimated from a row subsample
-# of n / INFO_FRACTION rows (at least INFO_ROWS_PER_PARAM per coefficient); from LARGE_N
-# samples a fit with a smooth penalty starts from a fit to n / PRESOLVE_FRACTION rows (at
+# From LARGE_N samples a fit with a smooth penalty starts from a fit to n / PRESOLVE_FRACTION rows (at
 # least PRESOLVE_ROWS_PER_PARAM per coefficient), solved to PRESOLVE_TOL.
-SUBSAMPLE_INFO_N = 10_000
 LARGE_N = 50_000
-INFO_FRACTION = 16
-INFO_ROWS_PER_PARAM = 25
 PRESOLVE_FRACTION = 64
 PRESOLVE_ROWS_PER_PARAM = 20
 PRESOLVE_TOL = 1e-4
@@ -81,72 +67,10 @@ FULL_INFO_MIN_ITER = 10
 WORKING_SET = 128
 
 
-def map_neurons(fn, args):
-    """``lax.map(fn, args)`` over the leading neuron axis, one neuron at a time; one
-    neuron is called directly. ``fn`` takes one neuron's ``args`` (a tuple of arrays and
-    pytrees whose leaves all have the neuron axis first).
-
-    Used for a Gram matrix each (the memory does not grow with the neurons) and for every
-    LAPACK call: jaxlib spreads a batched LAPACK call (what ``jax.vmap`` makes of one)
-    over XLA's intra-op thread pool, and two such calls that XLA runs at the same time
-    in one program were seen to hang population fits on two CPUs. One matrix at a
-    time, a call does not use the pool.
-    """
-    if jax.tree_util.tree_leaves(args)[0].shape[0] == 1:
-        first = jax.tree_util.tree_map(lambda a: a[0], args)
-        return jax.tree_util.tree_map(lambda a: a[None], fn(first))
-    return lax.map(fn, args)
-
-
 def lipschitz(A, l2):
     """The largest eigenvalue of every neuron's ``A + diag(l2)`` (``(k, q, q)``,
     ``(k, q)``), which bounds the step of :func:`apg_model`; one neuron at a time."""
     return map_neurons(lambda a: jnp.max(jnp.linalg.eigvalsh(a[0] + jnp.diag(a[1]))), (A, l2))
-
-
-def _working_weights(family: Family, eta, w):
-    return family.score_terms(jnp.zeros_like(eta), eta, w)[2]
-
-
-def information(Xt, ETA, Y, W, M, family: Family, fit_intercept: bool):
-    """Unscaled expected information of every neuron, ``(k, p+1, p+1)``.
-
-    ``Xt``: ``(p, n)``; ``ETA, Y``: ``(k, n)``; ``W``: ``(k, n)`` or ``(1, n)``; ``M``:
-    ``(k, p)``. One neuron at a time.
-    """
-    W = jnp.broadcast_to(W, ETA.shape)
-
-    def one(args):
-        eta1, w1, m1 = args
-        return info_from_weights(Xt, _working_weights(family, eta1, w1), m1, fit_intercept)
-
-    return map_neurons(one, (ETA, W, M))
-
-
-def information_screen(Xt, ETA, Y, W, M, family: Family, fit_intercept: bool, stride: int):
-    """What bounds the conditioning of every neuron's information without its Gram
-    matrix: the information of a row subsample (:func:`row_subsample` at ``stride``)
-    ``(k, p+1, p+1)`` and the exact diagonal of the full information ``(k, p+1)``.
-
-    The subsample's rows are rows of the design, so the full information dominates the
-    subsample's (see :func:`xglm._inference.conditioning_bound`). Costs one pass over
-    the design and a ``1/stride`` Gram matrix. Arguments as :func:`information`.
-    """
-    W = jnp.broadcast_to(W, ETA.shape)
-
-    def one(args):
-        eta1, w1, m1 = args
-        wk = _working_weights(family, eta1, w1)
-        sub = info_from_weights(
-            row_subsample(Xt, stride), row_subsample(wk, stride), m1, fit_intercept
-        )
-        # as matrix-vector products on cached chunks: XLA's CPU row reduction took twice
-        # as long; masked features keep the unit diagonal info_from_weights gives them
-        diag = sum_over_samples(lambda x, v: (x * x) @ v, Xt, wk) * m1 + (1.0 - m1)
-        head = jnp.sum(wk) if fit_intercept else jnp.ones((), wk.dtype)
-        return sub, jnp.concatenate([head[None], diag])
-
-    return map_neurons(one, (ETA, W, M))
 
 
 def working_set(p: int, pen: PenaltyArrays) -> int | None:
@@ -166,13 +90,6 @@ def working_set(p: int, pen: PenaltyArrays) -> int | None:
     if pen.has_l1 == pen.has_group or p < 2 * WORKING_SET:
         return None
     return WORKING_SET
-
-
-def info_stride(n: int, p: int) -> int:
-    """Row stride of the information estimate (1: every row)."""
-    if n < SUBSAMPLE_INFO_N or n < 4 * INFO_ROWS_PER_PARAM * (p + 1):
-        return 1
-    return max(1, n // max(n // INFO_FRACTION, INFO_ROWS_PER_PARAM * (p + 1)))
 
 
 def _presolve_stride(n: int, p: int) -> int:
@@ -308,7 +225,7 @@ def newton_population(
                     eta1 = lax.cond(start1, at_start, lambda: eta1)
 
                 def compute():
-                    wk = _working_weights(family, eta1, w1)
+                    wk = working_weights(family, eta1, w1)
                     if ws1 is None:
                         Xs = Xs_shared if k > 1 else row_subsample(Xt, stride, offset)
                     elif k > 1:

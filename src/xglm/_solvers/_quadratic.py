@@ -113,7 +113,7 @@ def apg_model(pen: PenaltyArrays, mask, A, c, l2, t0, lam_max, tol, max_iter):
     """Accelerated proximal gradient on the quadratic model (group penalties).
 
     ``lam_max`` is the largest eigenvalue of ``A + diag(l2)``, computed by the caller
-    (one neuron at a time, see ``_newton.map_neurons``).
+    (one neuron at a time, see ``_information.map_neurons``).
     """
     Ap = A + jnp.diag(l2)
     step = 1.0 / (lam_max * 1.0001)
