@@ -12,16 +12,15 @@ import warnings
 
 import jax.numpy as jnp
 import numpy as np
-import pandas as pd
 
 from . import _results
-from ._design import Design, prepare, prepare_new
+from ._design import Design, prepare
 from ._design._labelled import check_intercept
 from ._device import core_arrays, feature_major
 from ._families import NegativeBinomial, get_family
 from ._negbin import fit_alternating
+from ._outputs import FittedModel
 from ._penalties import get_regularizer
-from ._scores import score_model
 from ._solvers import fit_arrays, overflow_solver, resolve_solver
 from ._statistics import Solution, model_statistics, scalar_or
 from ._strength import resolve_penalty
@@ -29,7 +28,6 @@ from .errors import (
     BoundaryWarning,
     ConvergenceWarning,
     DesignError,
-    NotFittedError,
     XglmError,
 )
 
@@ -59,7 +57,7 @@ def _check_solver_kwargs(kwargs: dict) -> None:
             )
 
 
-class GLM:
+class GLM(FittedModel):
     """Generalized linear model for one neuron (or one response).
 
     Parameters
@@ -492,291 +490,6 @@ class GLM:
                 "one intercept per neuron."
             )
         return flat, (b[0] if k is None else b), False
-
-    def __getstate__(self) -> dict:
-        """Pickling (``pickle``, ``joblib``, ``copy.deepcopy``): a covariance deferred
-        to first use is computed now, since the pending computation cannot be pickled."""
-        state = self.__dict__.copy()
-        if state.get("_cov_pending") is not None:
-            state["_cov_value"] = self._cov
-            state["_cov_pending"] = None
-        return state
-
-    @property
-    def _cov(self):
-        """Covariance of (intercept, coefficients), computed on first use when deferred."""
-        value = self.__dict__.get("_cov_value")
-        if value is None and self.__dict__.get("_cov_pending") is not None:
-            value = self._cov_pending()
-            self._cov_value = value
-            self._cov_pending = None
-        if value is None:
-            raise NotFittedError(
-                f"{type(self).__name__} has no covariance yet; expected a fitted model. "
-                "Fix: call fit(...) first."
-            )
-        return value
-
-    @_cov.setter
-    def _cov(self, value):
-        self._cov_value = np.asarray(value)
-        self._cov_pending = None
-
-    # ------------------------------------------------------------------ outputs
-    def _check_fitted(self, what="this method"):
-        if not hasattr(self, "_coef_flat"):
-            raise NotFittedError(
-                f"{type(self).__name__} is not fitted yet; expected a fitted model before "
-                f"using {what}. Fix: call fit(...) first."
-            )
-
-    @property
-    def coef_(self):
-        """Coefficients with the structure of ``X`` (array, pytree or DataArray)."""
-        self._check_fitted("coef_")
-        return _results.coef_out(self)
-
-    @property
-    def intercept_(self):
-        """Intercept: shape ``(1,)`` for GLM, ``(n_neurons,)`` for PopulationGLM."""
-        self._check_fitted("intercept_")
-        return _results.intercept_out(self)
-
-    def _linear_predictor(self, X, offset=None):
-        self._check_fitted("predict")
-        design = prepare_new(self.design_, X, na_action=self.na_action)
-        n = design.n_samples
-        k = self._n_neurons
-        off = self._offset(offset, design, n, k)
-        eta = design.X @ self._coef_flat + (
-            self._intercept if k is not None else self._intercept[0]
-        )
-        return design, eta + off
-
-    @property
-    def _n_neurons(self):
-        return self._coef_flat.shape[1] if self._coef_flat.ndim == 2 else None
-
-    def predict(self, X, offset=None, type="response"):
-        """Predicted mean (``type="response"``) or linear predictor (``type="link"``)."""
-        if type not in ("response", "link"):
-            raise XglmError(
-                f"type: got {type!r}; expected 'response' (the mean) or 'link' (the linear "
-                "predictor). Fix: type='link' for the linear predictor, the default for the "
-                "mean."
-            )
-        design, eta = self._linear_predictor(X, offset)
-        out = eta if type == "link" else np.asarray(self.family_.link.inverse(jnp.asarray(eta)))
-        return _results.samples_out(self, design, np.asarray(out))
-
-    def score(
-        self,
-        X,
-        y=None,
-        sample_weight=None,
-        offset=None,
-        score_type="log-likelihood",
-        null="train",
-    ):
-        """Goodness of fit on ``(X, y)``, training or held-out; higher is better.
-
-        Parameters
-        ----------
-        X, y, sample_weight, offset
-            Data to score, as for :meth:`fit` (``y`` omitted with a formula).
-        score_type : str, default "log-likelihood"
-            ``"log-likelihood"`` (mean log-likelihood per observation, R's constants),
-            ``"deviance"`` (minus the mean unit deviance), ``"pseudo-r2-McFadden"``
-            (``1 - LL/LL_null``), ``"pseudo-r2-Cohen"`` and ``"deviance-explained"``
-            (both ``1 - D/D_null``), ``"bits-per-spike"``
-            (``(LL - LL_null) / (log 2 * n_spikes)``).
-        null : {"train", "data"}, default "train"
-            The null (intercept-only) model: fitted on the training data (R's null
-            model, ``null_intercept_``), or on the scored data itself.
-
-        Returns
-        -------
-        float, or one value per neuron for population fits (a DataArray for
-        labelled input).
-
-        Examples
-        --------
-        >>> import numpy as np, xglm
-        >>> rng = np.random.default_rng(0)
-        >>> X = rng.normal(size=(400, 2))
-        >>> y = rng.poisson(np.exp(0.2 + X @ [0.5, -0.3]))
-        >>> m = xglm.GLM().fit(X[:300], y[:300])
-        >>> train = m.score(X[:300], y[:300], score_type="deviance-explained")
-        >>> bool(np.isclose(train, 1 - m.deviance_ / m.null_deviance_))
-        True
-        >>> bool(m.score(X[300:], y[300:], score_type="bits-per-spike") > 0)
-        True
-        """
-        return score_model(self, X, y, sample_weight, offset, score_type, null)
-
-    def simulate(self, X, random_key=0, offset=None):
-        """Draw responses from the fitted model; returns ``(samples, mean)``."""
-        import jax
-
-        design, eta = self._linear_predictor(X, offset)
-        mu = self.family_.link.inverse(jnp.asarray(eta))
-        key = random_key if not isinstance(random_key, int) else jax.random.PRNGKey(random_key)
-        scale = jnp.asarray(self.scale_)
-        w = jnp.ones_like(mu)
-        sample = self.family_.sample(key, mu, scale, w)
-        return (
-            _results.samples_out(self, design, np.asarray(sample)),
-            _results.samples_out(self, design, np.asarray(mu)),
-        )
-
-    def cov_params(self):
-        """Covariance of (intercept, coefficients) as a labelled DataFrame (per neuron:
-        a DataArray with dims ``(neuron, parameter, parameter_2)``)."""
-        self._check_fitted("cov_params")
-        return _results.cov_out(self)
-
-    def summary(self, level: float = 0.95) -> pd.DataFrame:
-        """Coefficient table: ``coef, std_err, z, p_value, ci_lower, ci_upper``.
-
-        One row per parameter (per neuron), the intercept first. For families with an
-        estimated dispersion the statistic follows Student's t with ``dof_resid_``
-        degrees of freedom, as in R's ``summary.glm``.
-        """
-        self._check_fitted("summary")
-        return _results.summary_table(self, level)
-
-    def wald_test_terms(self, test=None) -> pd.DataFrame:
-        """Joint Wald test that all coefficients of a term are zero, one row per term.
-
-        See :func:`xglm.wald_test_terms` (same numbers as statsmodels'
-        ``results.wald_test_terms()``).
-        """
-        from ._compare import wald_test_terms
-
-        return wald_test_terms(self, test=test)
-
-    def summary_text(self, level: float = 0.95) -> str:
-        """A plain-text summary like statsmodels' ``summary()``: configuration, fit
-        statistics and the coefficient table (per neuron for populations).
-
-        ``print(model.summary_text())``; :meth:`summary` stays a DataFrame.
-        """
-        from ._repr import summary_text
-
-        return summary_text(self, level)
-
-    def save(self, path, *, overwrite: bool = True) -> None:
-        """Save the fitted model to a netCDF file (or a zarr store: a path ending in
-        ``.zarr``); read it back with :func:`xglm.load`.
-
-        The file holds the coefficients with their labels, the covariance, every fitted
-        statistic, the family/link/penalty/solver configuration, the estimator
-        parameters, the layout of ``X`` (pytree structure and key order, or formula and
-        its state), the response labels, package versions and a format version. It is
-        an ordinary xarray Dataset (``xarray.open_dataset(path)`` shows the labelled
-        ``coef`` and ``cov``). The training data are not stored.
-
-        Parameters
-        ----------
-        path : str or path-like
-        overwrite : bool, default True
-
-        Examples
-        --------
-        >>> import os, tempfile, numpy as np, xglm
-        >>> rng = np.random.default_rng(0)
-        >>> X = {"speed": rng.normal(size=200), "pos": rng.normal(size=(200, 3))}
-        >>> y = rng.poisson(np.exp(0.3 * X["speed"]))
-        >>> m = xglm.GLM().fit(X, y)
-        >>> path = os.path.join(tempfile.mkdtemp(), "fit.nc")
-        >>> m.save(path)
-        >>> list(xglm.load(path).coef_)
-        ['speed', 'pos']
-        """
-        from ._io import save_model
-
-        save_model(self, path, overwrite=overwrite)
-
-    @property
-    def bse_(self):
-        """Standard errors of (intercept, coefficients)."""
-        self._check_fitted("bse_")
-        cov = self._cov
-        return np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))
-
-    # ------------------------------------------------------------------ labelled views
-    @property
-    def dropped_(self):
-        """Sample labels of the rows dropped for missing values (``na_action="drop"``).
-
-        A pandas Index (empty when nothing was dropped, or for array input).
-        """
-        self._check_fitted("dropped_")
-        dropped = self.design_.extra.get("dropped")
-        return dropped if dropped is not None else pd.Index([])
-
-    def coef_by_term(self):
-        """Coefficients as an ``xarray.Dataset``: one variable per term, each with its
-        own feature dimension (and the neuron dimension for populations).
-
-        Variables are named by the term's short label when it is unambiguous
-        (``"position"`` for ``bs(position, df=8)``), else by the full term name.
-
-        Examples
-        --------
-        >>> import numpy as np, pandas as pd, xglm
-        >>> rng = np.random.default_rng(0)
-        >>> df = pd.DataFrame({"x": rng.uniform(size=400), "g": rng.choice(["a", "b"], 400)})
-        >>> df["y"] = rng.poisson(np.exp(np.sin(3 * df.x)))
-        >>> ds = xglm.glm("y ~ bs(x, df=4) + C(g)", data=df).coef_by_term()
-        >>> list(ds.data_vars), ds["x"].dims
-        (['Intercept', 'x', 'g'], ('x_feature',))
-        """
-        self._check_fitted("coef_by_term")
-        return _results.coef_by_term(self)
-
-    def term_effect(self, term, grid=None, level: float = 0.95, intercept: bool = False):
-        """The fitted contribution of one term over a grid, with a confidence band.
-
-        For a tuning term (``bs(position, df=8)``, ``cyclic_bs(hd)``, ``speed``,
-        ``C(trial)``) this is the term's contribution to the linear predictor at the grid
-        values (a tuning curve on the log scale for Poisson); for ``history(...)`` and
-        ``convolve(...)`` terms it is the temporal filter over lags. The band is the
-        pointwise Wald interval from ``cov_params()``.
-
-        Parameters
-        ----------
-        term : str
-            A term name (``"bs(position, df=8)"``) or its short label (``"position"``).
-        grid : array-like, dict or DataFrame, optional
-            Values of the term's variable (a dict/DataFrame for several variables).
-            Default: 200 points over the fitted range, the categories of a categorical,
-            or the lags of a filter.
-        level : float, default 0.95
-            Confidence level of the band.
-        intercept : bool, default False
-            Add the intercept (and its uncertainty, with its covariance with the term) to
-            the effect: ``np.exp`` of it is then the rate when the other terms are zero,
-            with a band that does not depend on where the term's basis is anchored.
-
-        Returns
-        -------
-        xarray.DataArray
-            The effect, with coordinates ``ci_lower``, ``ci_upper`` and ``std_err`` on
-            the same dimensions.
-
-        Examples
-        --------
-        >>> import numpy as np, pandas as pd, xglm
-        >>> rng = np.random.default_rng(0)
-        >>> df = pd.DataFrame({"x": rng.uniform(size=500)})
-        >>> df["y"] = rng.poisson(np.exp(np.sin(3 * df.x)))
-        >>> eff = xglm.glm("y ~ bs(x, df=5)", data=df).term_effect("x", grid=[0.1, 0.5])
-        >>> eff.dims, bool((eff.ci_lower < eff).all())
-        (('x',), True)
-        """
-        self._check_fitted("term_effect")
-        return _results.term_effect(self, term, grid, level, intercept)
 
 
 class PopulationGLM(GLM):
