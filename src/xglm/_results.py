@@ -227,7 +227,7 @@ def _lag_time_coord(model, lags):
 def _effect_basis(model, name, key, grid):
     """Rows mapping the term's coefficients to effects, with dims and coords."""
     from ._design._formula import FormulaSpec, _frame_and_context
-    from ._design._labelled import Table, Var
+    from ._design._tables import Table, Var
 
     design = model.design_
     spec = design.spec

@@ -25,19 +25,18 @@ import pandas as pd
 
 from ..errors import DesignError, DroppedRowsWarning
 from ._arrays import Design, Response, stack_columns
-from ._labelled import (
+from ._labelled import response_from_var, response_var
+from ._layout import Layout
+from ._tables import (
     Table,
     Var,
-    _response_var,
     formula_column,
     handle_missing,
     is_textual,
     missing_rows,
     numeric_array,
-    response_from_var,
     to_table,
 )
-from ._layout import Layout
 
 __all__ = ["FormulaSpec", "prepare_formula", "prepare_formula_new", "split_formula", "context"]
 
@@ -502,7 +501,7 @@ def prepare_formula(data, y, formula, population, na_action) -> tuple[Design, Re
             response_source = ("expr", lhs)
         yname = lhs
     else:
-        yvar = _response_var(y, table)
+        yvar = response_var(y, table)
         yname = yvar.attrs.get("name")
         response_source = ("given", None)
 

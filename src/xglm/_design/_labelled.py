@@ -8,396 +8,45 @@ coordinate, never a positional alignment. Missing values are never dropped silen
 they raise unless ``na_action="drop"``, which drops the rows with a
 :class:`~xglm.errors.DroppedRowsWarning` and records their labels.
 
-The formula path lives in :mod:`xglm._design._formula`.
+Inputs become tables of variables in :mod:`xglm._design._tables`; the formula path
+lives in :mod:`xglm._design._formula`.
 """
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from ..errors import DesignError, DroppedRowsWarning, ResponseError
+from ..errors import DesignError, ResponseError
 from ._arrays import Design, Response, design_checksum, stack_columns
 from ._layout import Layout
+from ._tables import (
+    NEURON_DIM,
+    Table,
+    Var,
+    check_same_index,
+    dtype_name,
+    handle_missing,
+    is_dataarray,
+    is_dataset,
+    is_textual,
+    missing_rows,
+    numeric_array,
+    to_table,
+    var_from_xarray,
+)
 
 __all__ = [
     "prepare_labelled",
     "prepare_labelled_new",
     "check_intercept",
     "DataSpec",
-    "Table",
-    "Var",
-    "to_table",
 ]
 
-#: Dimension names taken as the sample dimension when several are shared.
-SAMPLE_DIM_NAMES = ("time", "sample", "samples", "index", "obs", "observation", "t", "trial")
-NEURON_DIM = "neuron"
 
-
-# ----------------------------------------------------------------------------- tables
-@dataclass
-class Var:
-    """One variable: ``values`` with the sample axis first, its extra dims and labels."""
-
-    values: Any
-    dims: tuple = ()
-    coords: tuple = ()
-    attrs: dict = field(default_factory=dict)
-
-    @property
-    def ndim(self) -> int:
-        return 1 + len(self.dims)
-
-    def take(self, keep: np.ndarray) -> Var:
-        v = self.values
-        if isinstance(v, pd.Series):
-            v = v[keep].reset_index(drop=True)
-        else:
-            v = np.asarray(v)[keep]
-        return Var(v, self.dims, self.coords, self.attrs)
-
-
-@dataclass
-class Table:
-    """Sample-aligned variables of one labelled input."""
-
-    variables: dict
-    sample_dim: str
-    index: pd.Index
-    kind: str
-    coords: dict = field(default_factory=dict)  # sample-aligned coords usable in formulas
-    labelled_index: bool = True
-
-    @property
-    def n(self) -> int:
-        return len(self.index)
-
-    def lookup(self, name: str) -> Var | None:
-        if name in self.variables:
-            return self.variables[name]
-        return self.coords.get(name)
-
-    def names(self) -> list[str]:
-        return list(self.variables) + [c for c in self.coords if c not in self.variables]
-
-    def take(self, keep: np.ndarray) -> Table:
-        return Table(
-            {k: v.take(keep) for k, v in self.variables.items()},
-            self.sample_dim,
-            self.index[keep],
-            self.kind,
-            {k: v.take(keep) for k, v in self.coords.items()},
-            self.labelled_index,
-        )
-
-
-def _is_dataset(obj) -> bool:
-    return type(obj).__name__ == "Dataset" and type(obj).__module__.startswith("xarray")
-
-
-def _is_dataarray(obj) -> bool:
-    return type(obj).__name__ == "DataArray" and type(obj).__module__.startswith("xarray")
-
-
-def _dim_labels(obj, dim):
-    """Labels of ``dim`` in an xarray object, or None when it has no coordinate."""
-    if dim in obj.indexes:
-        return tuple(obj.indexes[dim].tolist())
-    return None
-
-
-def _sample_dim_of_dataset(ds, relevant, preferred, what) -> str:
-    if preferred is not None and preferred in ds.dims:
-        return preferred
-    names = [v for v in (relevant if relevant is not None else ds.data_vars) if v in ds.data_vars]
-    dimsets = [set(ds[v].dims) for v in names if ds[v].ndim > 0]
-    common = set.intersection(*dimsets) if dimsets else set(ds.dims)
-    if len(common) == 1:
-        return next(iter(common))
-    for cand in SAMPLE_DIM_NAMES:
-        if cand in common:
-            return cand
-    if not common and dimsets:
-        # some variables lack the sample dim (they are reported later): take the dim
-        # shared by most variables
-        counts = {d: sum(d in ds_ for ds_ in dimsets) for d in set().union(*dimsets)}
-        top = max(counts.values())
-        best = [d for d, c in counts.items() if c == top]
-        named = [d for d in SAMPLE_DIM_NAMES if d in best]
-        if len(best) == 1 or named:
-            return best[0] if len(best) == 1 else named[0]
-    if len(names) == 1 and dimsets and len(ds[names[0]].dims) > 0:
-        return ds[names[0]].dims[0]  # a single array: its first dim
-    raise DesignError(
-        f"{what}: cannot tell which dimension indexes the samples; the variables "
-        f"{names} share the dims {sorted(map(str, common))}. Expected exactly one shared "
-        "dimension (or one named 'time' or 'sample'). Fix: rename the sample dimension "
-        "to 'time', e.g. ds.rename(frame='time'), or select the variables you use."
-    )
-
-
-def _var_from_xarray(da, sample_dim, what) -> Var:
-    extra = tuple(d for d in da.dims if d != sample_dim)
-    da = da.transpose(sample_dim, *extra)
-    coords = tuple(_dim_labels(da, d) for d in extra)
-    return Var(np.asarray(da.values), extra, coords, dict(da.attrs))
-
-
-def to_table(data, what="X", relevant=None, preferred_dim=None) -> Table:
-    """Convert a DataFrame, Dataset, DataArray or dict of arrays into a :class:`Table`."""
-    if isinstance(data, pd.DataFrame):
-        names = [str(c) for c in data.columns]
-        if len(set(names)) != len(names):
-            dup = sorted({n for n in names if names.count(n) > 1})
-            raise DesignError(
-                f"{what}: got duplicated column names {dup}; expected unique names. Fix: "
-                "rename the columns."
-            )
-        variables = {str(c): Var(data[c].reset_index(drop=True)) for c in data.columns}
-        index = data.index
-        dim = index.name if isinstance(index.name, str) and index.name else "index"
-        if isinstance(index, pd.MultiIndex):
-            dim = "index"
-        return Table(variables, dim, index, "frame")
-    if isinstance(data, pd.Series):
-        name = str(data.name) if data.name is not None else "x"
-        return to_table(data.to_frame(name), what)
-    if _is_dataset(data):
-        dim = _sample_dim_of_dataset(data, relevant, preferred_dim, what)
-        n = data.sizes[dim]
-        variables, skipped = {}, []
-        for name, da in data.data_vars.items():
-            if dim in da.dims:
-                variables[str(name)] = _var_from_xarray(da, dim, what)
-            else:
-                skipped.append(str(name))
-        coords = {}
-        for name, c in data.coords.items():
-            if c.dims == (dim,):
-                coords[str(name)] = Var(np.asarray(c.values), (), (), dict(c.attrs))
-        labelled = dim in data.indexes
-        index = data.indexes[dim] if labelled else pd.RangeIndex(n, name=dim)
-        table = Table(variables, dim, index, "dataset", coords, labelled)
-        table.skipped = skipped
-        return table
-    if _is_dataarray(data):
-        name = str(data.name) if data.name is not None else "x"
-        if data.ndim == 0:
-            raise DesignError(
-                f"{what}: got a 0-dimensional DataArray; expected samples. Fix: pass a "
-                "DataArray with a sample dimension, e.g. one value per time bin."
-            )
-        return to_table(data.to_dataset(name=name), what, None, preferred_dim)
-    if isinstance(data, dict):
-        if not data:
-            raise DesignError(
-                f"{what}: got an empty dict; expected named arrays. Fix: put at least one "
-                "variable in it, e.g. {'speed': speed}."
-            )
-        variables, index = {}, None
-        for key, value in data.items():
-            name = str(key)
-            if isinstance(value, pd.Series):
-                if index is None:
-                    index = value.index
-                elif not value.index.equals(index):
-                    raise DesignError(
-                        f"{what}[{name!r}]: its index differs from the other Series'; "
-                        "expected the same sample labels. Fix: align them first "
-                        "(pd.concat(..., axis=1, join='inner'))."
-                    )
-                variables[name] = Var(value.reset_index(drop=True))
-            elif _is_dataarray(value):
-                dim = value.dims[0]
-                variables[name] = _var_from_xarray(value, dim, what)
-            elif isinstance(value, pd.Categorical):
-                variables[name] = Var(pd.Series(value))
-            else:
-                arr = np.asarray(value)
-                if arr.ndim == 0:
-                    raise DesignError(
-                        f"{what}[{name!r}]: got a scalar; expected an array with one "
-                        "value per sample. Fix: pass one value per sample, or leave the "
-                        "variable out."
-                    )
-                extra = tuple(f"{name}_dim_{i}" for i in range(1, arr.ndim))
-                variables[name] = Var(arr, extra, tuple(None for _ in extra))
-        sizes = {k: len(v.values) for k, v in variables.items()}
-        if len(set(sizes.values())) != 1:
-            raise DesignError(
-                f"{what}: the arrays have different numbers of samples {sizes}; expected "
-                "the same first-axis length. Fix: align the variables in time."
-            )
-        n = next(iter(sizes.values()))
-        labelled = index is not None
-        if index is None:
-            index = pd.RangeIndex(n, name="index")
-        dim = index.name if isinstance(index.name, str) and index.name else "index"
-        return Table(variables, dim, index, "dict", {}, labelled)
-    raise DesignError(
-        f"{what}: got {type(data).__name__}; expected a pandas DataFrame, an xarray "
-        "Dataset or DataArray, or a dict of arrays. Fix: wrap arrays in a dict, e.g. "
-        "{'spikes': y, 'speed': speed}."
-    )
-
-
-# ----------------------------------------------------------------------------- dtypes
-def _dtype_name(values) -> str:
-    return str(getattr(values, "dtype", type(values).__name__))
-
-
-def is_textual(values) -> bool:
-    """Strings and categories (pandas category/string/object, numpy str/object)."""
-    dt = getattr(values, "dtype", None)
-    if isinstance(dt, pd.CategoricalDtype) or isinstance(dt, pd.StringDtype):
-        return True
-    return dt is not None and getattr(dt, "kind", "") in "OUS"
-
-
-def numeric_array(values, name, what) -> np.ndarray:
-    """``values`` as float64, for numeric, boolean and nullable numeric dtypes."""
-    if is_textual(values):
-        raise DesignError(
-            f"{what}[{name!r}]: got values of dtype {_dtype_name(values)}; expected "
-            f"numbers. Fix: use a formula that encodes it, e.g. formula='y ~ C({name}) "
-            "+ ...', or one-hot encode it (pd.get_dummies)."
-        )
-    if isinstance(values, pd.Series):
-        try:
-            return values.to_numpy(dtype=float, na_value=np.nan)
-        except (TypeError, ValueError) as exc:
-            raise DesignError(
-                f"{what}[{name!r}]: got dtype {_dtype_name(values)} that cannot be "
-                f"converted to numbers ({exc}). Fix: convert the column to numbers."
-            ) from exc
-    arr = np.asarray(values)
-    if arr.dtype.kind not in "biuf":
-        raise DesignError(
-            f"{what}[{name!r}]: got dtype {arr.dtype}; expected numbers. Fix: convert it "
-            "to numbers, or use a formula."
-        )
-    return arr.astype(float, copy=False)
-
-
-def formula_column(values, name):
-    """A column for formulaic: numbers as float64, text as object/category."""
-    if isinstance(values, pd.Series):
-        dt = values.dtype
-        if isinstance(dt, pd.CategoricalDtype):
-            return values
-        if isinstance(dt, pd.StringDtype) or dt.kind in "OUS":
-            return pd.Series(values.to_numpy(dtype=object), dtype=object)
-        if dt.kind in "iu" and not values.isna().any():
-            return pd.Series(values.to_numpy(dtype=np.int64))
-        try:
-            return pd.Series(values.to_numpy(dtype=float, na_value=np.nan))
-        except (TypeError, ValueError):
-            return values
-    arr = np.asarray(values)
-    if arr.dtype.kind in "OUS":
-        return pd.Series(arr.astype(object), dtype=object)
-    if arr.dtype.kind in "iu":
-        return pd.Series(arr.astype(np.int64))
-    if arr.dtype.kind in "bf":
-        return pd.Series(arr.astype(float))
-    return pd.Series(arr)
-
-
-def missing_rows(var: Var) -> np.ndarray:
-    """Boolean mask of samples with a missing value anywhere in ``var``."""
-    v = var.values
-    if isinstance(v, pd.Series):
-        values = v.to_numpy(dtype=float, na_value=np.nan) if v.dtype.kind == "f" else None
-        # a finite sum: no NaN (an overflowing sum falls through to the exact check)
-        if values is not None and np.isfinite(design_checksum(values)):
-            return np.zeros(len(v), dtype=bool)
-        return np.asarray(v.isna())
-    arr = np.asarray(v)
-    if arr.dtype.kind == "f" and np.isfinite(design_checksum(arr)):
-        return np.zeros(arr.shape[0], dtype=bool)
-    if arr.dtype.kind in "fc":
-        miss = np.isnan(arr)
-    elif arr.dtype.kind in "OUSMm":
-        miss = np.asarray(pd.isna(arr.reshape(-1))).reshape(arr.shape)
-    else:
-        return np.zeros(arr.shape[0], dtype=bool)
-    return miss.reshape(arr.shape[0], -1).any(axis=1) if arr.ndim > 1 else miss
-
-
-def _rows(k: int) -> str:
-    return f"{k} row" if k == 1 else f"{k} rows"
-
-
-def handle_missing(masks: dict, n: int, index: pd.Index, na_action: str, what: str):
-    """Apply ``na_action`` to per-variable missing masks.
-
-    Returns ``(keep, dropped)``: a boolean mask of kept rows (or None when nothing is
-    missing) and the labels of dropped samples.
-    """
-    counts = {k: int(m.sum()) for k, m in masks.items() if m.any()}
-    if not counts:
-        return None, index[:0]
-    bad = np.zeros(n, dtype=bool)
-    for m in masks.values():
-        bad |= m
-    desc = ", ".join(f"{k!r} ({_rows(c)})" for k, c in counts.items())
-    total = int(bad.sum())
-    if na_action != "drop":
-        raise DesignError(
-            f"{what}: found missing values (NaN/NA) in {desc}; expected complete data. "
-            f"Fix: impute or remove them, or pass na_action='drop' to drop the {total} "
-            f"affected row(s) with a warning."
-        )
-    if total == n:
-        raise DesignError(
-            f"{what}: every one of the {n} rows has a missing value ({desc}); nothing is "
-            "left to fit. Fix: impute the missing values."
-        )
-    warnings.warn(
-        f"na_action='drop': dropped {total} of {n} rows with missing values in {desc}; "
-        "their sample labels are kept in model.dropped_.",
-        DroppedRowsWarning,
-        stacklevel=5,
-    )
-    return ~bad, index[bad]
-
-
-# ----------------------------------------------------------------------------- alignment
-def _differs(dim, idx_y, idx_x, what) -> str:
-    ys, xs = set(idx_y.tolist()), set(idx_x.tolist())
-    only_y = [v for v in idx_y.tolist() if v not in xs]
-    only_x = [v for v in idx_x.tolist() if v not in ys]
-    if not only_y and not only_x and len(idx_y) == len(idx_x):
-        return (
-            f"{what}: the '{dim}' coordinate has the same labels as X's but in a different "
-            f"order; expected exactly the same '{dim}' labels in the same order (xglm never "
-            f"aligns by position). Fix: reorder it, e.g. y = y.sel({dim}=X['{dim}']) or "
-            "y.reindex(X.index)."
-        )
-    return (
-        f"{what}: the '{dim}' coordinate differs from X's: {len(only_y)} label(s) of "
-        f"{what} are not in X (e.g. {only_y[:3]}) and {len(only_x)} label(s) of X are not "
-        f"in {what} (e.g. {only_x[:3]}); expected exactly the same '{dim}' labels (xglm "
-        "never aligns by position). Fix: select the common samples first, e.g. "
-        "X, y = xr.align(X, y, join='inner') or y = y.loc[X.index]."
-    )
-
-
-def check_same_index(dim, idx_y: pd.Index, table: Table, what: str) -> None:
-    """Raise unless ``idx_y`` equals the table's sample labels exactly."""
-    if len(idx_y) == table.n and idx_y.equals(table.index):
-        return
-    if not table.labelled_index and len(idx_y) == table.n:
-        return
-    raise DesignError(_differs(dim, idx_y, table.index, what))
-
-
-def _response_var(y, table: Table, what="y") -> Var:
+def response_var(y, table: Table, what="y") -> Var:
     """Turn a labelled or plain ``y`` into a Var aligned (exactly) with ``table``."""
     if isinstance(y, pd.DataFrame):
         check_same_index(table.sample_dim, y.index, table, what)
@@ -406,7 +55,7 @@ def _response_var(y, table: Table, what="y") -> Var:
     if isinstance(y, pd.Series):
         check_same_index(table.sample_dim, y.index, table, what)
         return Var(y.reset_index(drop=True), (), (), {"name": y.name})
-    if _is_dataarray(y):
+    if is_dataarray(y):
         dim = table.sample_dim
         if dim not in y.dims:
             if y.ndim == 1 and not table.labelled_index and y.dims[0] not in y.indexes:
@@ -425,7 +74,7 @@ def _response_var(y, table: Table, what="y") -> Var:
                 f"expected the same samples. Fix: pass {what} and X for the same samples, "
                 "e.g. slice both to the same time bins."
             )
-        var = _var_from_xarray(y, dim, what)
+        var = var_from_xarray(y, dim, what)
         var.attrs = {"name": y.name, **var.attrs}
         return var
     arr = np.asarray(y)
@@ -442,7 +91,7 @@ def response_from_var(var: Var, name, population: bool, index, what="y") -> Resp
     """A :class:`Response` (float) from a response Var, checking the shape."""
     if is_textual(var.values):
         raise ResponseError(
-            f"{what}: got values of dtype {_dtype_name(var.values)}; expected numbers. "
+            f"{what}: got values of dtype {dtype_name(var.values)}; expected numbers. "
             "Fix: encode the response as numbers (0/1 for a binary outcome)."
         )
     if isinstance(var.values, pd.Series):
@@ -549,13 +198,13 @@ def _prepare_data(X, y, population, na_action) -> tuple[Design, Response]:
     response_name = None
     if isinstance(y, str):
         response_name = y
-        if not (_is_dataset(X) or isinstance(X, (pd.DataFrame, dict))):
+        if not (is_dataset(X) or isinstance(X, (pd.DataFrame, dict))):
             raise DesignError(
                 f"y: got the name {y!r} but X is a {type(X).__name__}; expected a Dataset, "
                 "DataFrame or dict containing that variable. Fix: pass y's values instead "
                 "of its name, or pass X as a Dataset, DataFrame or dict that holds it."
             )
-        names_x = list(X.data_vars) if _is_dataset(X) else list(X.keys())
+        names_x = list(X.data_vars) if is_dataset(X) else list(X.keys())
         if y not in names_x and not (isinstance(X, pd.DataFrame) and y in X.columns):
             raise DesignError(
                 f"y: got {y!r}, which is not a variable of X (variables: "
@@ -568,18 +217,18 @@ def _prepare_data(X, y, population, na_action) -> tuple[Design, Response]:
             "or set formula='spikes ~ ...' and call fit(data)."
         )
     preferred = None
-    if _is_dataarray(y) and _is_dataset(X):
+    if is_dataarray(y) and is_dataset(X):
         shared = [d for d in y.dims if d in X.dims]
         if len(shared) == 1:
             preferred = shared[0]
-    elif response_name is not None and _is_dataset(X):
+    elif response_name is not None and is_dataset(X):
         preferred = None
     table = to_table(X, "X", preferred_dim=preferred)
     if response_name is not None:
         yvar = table.variables.pop(response_name)
         yname = response_name
     else:
-        yvar = _response_var(y, table)
+        yvar = response_var(y, table)
         yname = yvar.attrs.get("name")
     if getattr(table, "skipped", None):
         raise DesignError(
@@ -672,13 +321,13 @@ def prepare_labelled(X, y, *, formula=None, population=False, na_action="raise")
         from ._formula import prepare_formula
 
         return prepare_formula(X, y, formula, population, na_action)
-    if not (isinstance(X, (pd.DataFrame, pd.Series, dict)) or _is_dataset(X) or _is_dataarray(X)):
+    if not (isinstance(X, (pd.DataFrame, pd.Series, dict)) or is_dataset(X) or is_dataarray(X)):
         from ._arrays import design_from_arrays
 
         # plain X with a labelled y: labels come from y
         design = design_from_arrays(X)
         table = Table({}, "index", pd.RangeIndex(design.n_samples), "array", {}, False)
-        yvar = _response_var(y, table)
+        yvar = response_var(y, table)
         response = response_from_var(yvar, yvar.attrs.get("name"), population, None)
         return design, response
     return _prepare_data(X, y, population, na_action)
