@@ -124,13 +124,54 @@ def test_population_scores_per_neuron():
     X = rng.normal(size=(N, 3))
     Y = rng.poisson(np.exp(X @ rng.normal(scale=0.3, size=(3, 4)))).astype(float)
     p = xglm.PopulationGLM().fit(X, Y)
-    scores = p.score(X, Y, score_type="bits-per-spike")
+    scores = p.score(X, Y, score_type="bits-per-spike", per_neuron=True)
     assert scores.shape == (4,)
     for i in (0, 3):
         one = xglm.GLM().fit(X, Y[:, i])
         np.testing.assert_allclose(
             scores[i], one.score(X, Y[:, i], score_type="bits-per-spike"), rtol=1e-6
         )
+
+
+@pytest.mark.parametrize("score_type", ["log-likelihood", "pseudo-r2-McFadden", "pseudo-r2-Cohen"])
+def test_population_score_pools_the_neurons_as_nemos(score_type):
+    nmo = pytest.importorskip("nemos")
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(N, 3))
+    Y = rng.poisson(np.exp(0.3 + X @ rng.normal(scale=0.3, size=(3, 4)))).astype(float)
+    p = xglm.PopulationGLM().fit(X, Y)
+    pooled = p.score(X, Y, score_type=score_type)
+    assert isinstance(pooled, float)
+    # NeMoS scores the same coefficients
+    ref = nmo.glm.PopulationGLM(feature_mask=np.ones((3, 4)))
+    ref.coef_, ref.intercept_, ref.scale_ = p.coef_, p.intercept_, np.ones(4)
+    expected = float(ref.score(X, Y, score_type=score_type))
+    np.testing.assert_allclose(pooled, expected, rtol=1e-9)
+    # the pooled definitions, from the per-neuron fitted statistics
+    ll, ll0 = p.loglik_.sum(), p.null_loglik_.sum()
+    dev, dev0 = p.deviance_.sum(), p.null_deviance_.sum()
+    want = {
+        "log-likelihood": ll / Y.size,
+        "pseudo-r2-McFadden": 1 - ll / ll0,
+        "pseudo-r2-Cohen": 1 - dev / dev0,
+    }[score_type]
+    np.testing.assert_allclose(pooled, want, rtol=1e-10)
+
+
+def test_population_model_selection_with_scikit_learn():
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(300, 4))
+    Y = rng.poisson(np.exp(X @ rng.normal(scale=0.3, size=(4, 2)))).astype(float)
+    model = xglm.PopulationGLM(regularizer="Ridge", regularizer_strength=0.1)
+    scores = cross_val_score(model, X, Y, cv=3)
+    assert scores.shape == (3,) and np.all(np.isfinite(scores))
+    first = xglm.PopulationGLM(regularizer="Ridge", regularizer_strength=0.1)
+    first.fit(X[100:], Y[100:])
+    np.testing.assert_allclose(scores[0], first.score(X[:100], Y[:100]), rtol=1e-12)
+    search = GridSearchCV(model, {"regularizer_strength": [0.01, 10.0]}, cv=3).fit(X, Y)
+    assert search.best_params_ == {"regularizer_strength": 0.01}
 
 
 def test_score_errors(poisson):
@@ -144,5 +185,11 @@ def test_score_errors(poisson):
     )
     with pytest.raises(XglmError, match="null: got 'test'; expected 'train'"):
         m.score(X, y, score_type="bits-per-spike", null="test")
+    with pytest.raises(XglmError) as err:
+        m.score(X, y, per_neuron="yes")
+    assert str(err.value) == (
+        "per_neuron: got 'yes'; expected True (one score per neuron) or False (one score "
+        "pooled over the neurons). Fix: pass per_neuron=True or False."
+    )
     with pytest.raises(XglmError, match=r"y: got shape \(200, 2\); expected \(n_samples,\)"):
         m.score(X, np.c_[y, y])

@@ -110,6 +110,7 @@ class FittedModel:
         offset=None,
         score_type="log-likelihood",
         null="train",
+        per_neuron=False,
     ):
         """Goodness of fit on ``(X, y)``, training or held-out; higher is better.
 
@@ -126,11 +127,16 @@ class FittedModel:
         null : {"train", "data"}, default "train"
             The null (intercept-only) model: fitted on the training data (R's null
             model, ``null_intercept_``), or on the scored data itself.
+        per_neuron : bool, default False
+            Population fits: one score per neuron (a DataArray over the neurons for
+            labelled input), or by default one score pooled over the neurons (every
+            sum of the definition also runs over the neurons, as NeMoS'
+            ``PopulationGLM.score``: what scikit-learn's model selection needs). No
+            effect for one neuron.
 
         Returns
         -------
-        float, or one value per neuron for population fits (a DataArray for
-        labelled input).
+        float, or with ``per_neuron=True`` one value per neuron of a population.
 
         Examples
         --------
@@ -145,7 +151,7 @@ class FittedModel:
         >>> bool(m.score(X[300:], y[300:], score_type="bits-per-spike") > 0)
         True
         """
-        return score_model(self, X, y, sample_weight, offset, score_type, null)
+        return score_model(self, X, y, sample_weight, offset, score_type, null, per_neuron)
 
     def simulate(self, X, random_key=0, offset=None):
         """Draw responses from the fitted model; returns ``(samples, mean)``."""

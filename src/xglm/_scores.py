@@ -1,7 +1,10 @@
 """Scores of a fitted model on training or held-out data.
 
-Every score is "higher is better" so that scikit-learn model selection works, and
-every score is computed per neuron for population fits.
+Every score is "higher is better" and, by default, one number, so that scikit-learn
+model selection works. A population's score pools its neurons, as NeMoS'
+``PopulationGLM.score`` does: every sum below runs over the neurons too (the mean
+log-likelihood over all observations of all neurons; McFadden's ``1 - sum LL / sum
+LL_null``). ``per_neuron=True`` gives one score per neuron instead.
 
 ========================  ===============================================================
 ``score_type``            definition (sums are weighted by ``sample_weight``)
@@ -142,7 +145,7 @@ def _training_null(model):
     )
 
 
-def score_model(model, X, y, sample_weight, offset, score_type, null="train"):
+def score_model(model, X, y, sample_weight, offset, score_type, null="train", per_neuron=False):
     """Implementation of :meth:`xglm.GLM.score` (see the module docstring)."""
     model._check_fitted("score")
     if score_type not in SCORE_TYPES:
@@ -156,8 +159,14 @@ def score_model(model, X, y, sample_weight, offset, score_type, null="train"):
             "data, the default) or 'data' (the intercept-only model of the scored data). "
             "Fix: pass null='train' or null='data'."
         )
+    if not isinstance(per_neuron, (bool, np.bool_)):
+        raise XglmError(
+            f"per_neuron: got {per_neuron!r}; expected True (one score per neuron) or False "
+            "(one score pooled over the neurons). Fix: pass per_neuron=True or False."
+        )
     design, yv, w, off = _arrays(model, X, y, sample_weight, offset)
     k = model._n_neurons
+    pooled = k is not None and not per_neuron
     b = model._intercept if k is not None else model._intercept[0]
     fam = model.family_
     eta = design.X @ model._coef_flat + b + off
@@ -165,36 +174,42 @@ def score_model(model, X, y, sample_weight, offset, score_type, null="train"):
     mu = fam.link.inverse(jnp.asarray(eta))
     sum_w = np.asarray(wj.sum(axis=0))
     b0, scale, null_scale = _training_null(model)
+    # pooled over a population's neurons, every sum runs over the neurons too
+    total = (lambda v: np.sum(v)) if pooled else (lambda v: v)
+    if pooled:
+        # weights shared by the neurons are one column
+        sum_w = total(np.broadcast_to(sum_w, (k,)))
     if score_type == "log-likelihood":
-        out = np.asarray(fam.log_likelihood(yj, mu, wj, jnp.asarray(scale))) / sum_w
-        return _out(model, design, out, score_type)
-    dev = np.asarray(fam.deviance(yj, mu, wj))
+        out = total(np.asarray(fam.log_likelihood(yj, mu, wj, jnp.asarray(scale)))) / sum_w
+        return _out(model, design, out, score_type, pooled)
+    dev = total(np.asarray(fam.deviance(yj, mu, wj)))
     if score_type == "deviance":
-        return _out(model, design, -dev / sum_w, score_type)
+        return _out(model, design, -dev / sum_w, score_type, pooled)
     if null == "data":
         b0 = null_intercept(fam, yv, w, off, model.fit_intercept)
     mu0 = fam.link.inverse(jnp.asarray(off + np.asarray(b0)))
     dev0 = np.asarray(fam.deviance(yj, mu0, wj))
     if null == "data":
         null_scale = np.asarray(fam.r_scale(jnp.asarray(dev0), wj))
+    dev0 = total(dev0)
     if score_type in ("pseudo-r2-Cohen", "deviance-explained"):
         with np.errstate(divide="ignore", invalid="ignore"):
-            return _out(model, design, 1.0 - dev / dev0, score_type)
-    ll = np.asarray(fam.log_likelihood(yj, mu, wj, jnp.asarray(scale)))
-    ll0 = np.asarray(fam.log_likelihood(yj, mu0, wj, jnp.asarray(null_scale)))
+            return _out(model, design, 1.0 - dev / dev0, score_type, pooled)
+    ll = total(np.asarray(fam.log_likelihood(yj, mu, wj, jnp.asarray(scale))))
+    ll0 = total(np.asarray(fam.log_likelihood(yj, mu0, wj, jnp.asarray(null_scale))))
     with np.errstate(divide="ignore", invalid="ignore"):
         if score_type == "pseudo-r2-McFadden":
             out = 1.0 - ll / ll0
         else:  # bits-per-spike
-            spikes = np.asarray((wj * yj).sum(axis=0))
+            spikes = total(np.asarray((wj * yj).sum(axis=0)))
             out = (ll - ll0) / (np.log(2.0) * spikes)
-    return _out(model, design, out, score_type)
+    return _out(model, design, out, score_type, pooled)
 
 
-def _out(model, design, values, name):
+def _out(model, design, values, name, pooled=False):
     values = np.asarray(values, float)
     k = model._n_neurons
-    if k is None:
+    if k is None or pooled:
         return float(values.reshape(-1)[0])
     if model.design_.layout.kind == "labelled":
         import xarray as xr
