@@ -493,3 +493,39 @@ def test_group_strengths_keyed_by_the_short_labels_of_formula_terms():
         "'bs(position, df=5)', 'C(trial)'] name a group twice (a term and its short label). "
         "Fix: one key per group."
     )
+
+
+def test_group_strengths_nested_as_x():
+    # the default groups are the leaves of X; strengths may be nested as X is, or keyed
+    # by the leaves' dotted names
+    X = {"z": A[:, :2], "a": {"q": A[:, 2], "b": B}}
+    nested = resolve("GroupLasso", {"z": 0.1, "a": {"b": 0.3, "q": 0.2}}, X)
+    dotted = resolve("GroupLasso", {"a.b": 0.3, "z": 0.1, "a.q": 0.2}, X)
+    np.testing.assert_array_equal(nested["group_alpha"], dotted["group_alpha"])
+    # strength times sqrt(group size), groups in the order of X's leaves
+    np.testing.assert_allclose(
+        nested["group_alpha"], [0.1 * np.sqrt(2), 0.2, 0.3 * np.sqrt(2)], rtol=1e-15
+    )
+    np.testing.assert_array_equal(nested["group_index"], [0, 0, 1, 2, 2])
+
+
+def test_group_strengths_are_one_number_per_group():
+    raises_exactly(
+        "regularizer_strength: the strength of group 'f1' has shape (2,); expected a "
+        "scalar: GroupLasso penalizes each group as a whole, with one strength. Fix: give "
+        "one number per group; for per-feature strengths use Lasso or Ridge.",
+        fit,
+        "GroupLasso",
+        {"f1": [0.1, 0.2], "f2": 0.1},
+    )
+    raises_exactly(
+        "regularizer_strength: the strength of group 'f2' has shape (3,); expected a "
+        "scalar or one per neuron, shape (2,): GroupLasso penalizes each group as a whole, "
+        "with one strength. Fix: give one number per group; for per-feature strengths use "
+        "Lasso or Ridge.",
+        fit,
+        "GroupLasso",
+        {"f1": [0.1, 0.2], "f2": [0.1, 0.2, 0.3]},
+        y=Y2,
+        population=True,
+    )

@@ -519,3 +519,51 @@ def test_negative_binomial_alpha_estimate_is_for_single_neurons():
         "family: NegativeBinomial(alpha='estimate') is supported for GLM only. Fix: fit "
         "each neuron with GLM, or fix alpha for PopulationGLM."
     )
+
+
+def test_feature_mask_nested_as_x():
+    rng = np.random.default_rng(5)
+    n = 200
+    Xn = {
+        "z": rng.normal(size=(n, 2)),
+        "a": {"q": rng.normal(size=n), "b": rng.normal(size=(n, 2))},
+    }
+    Y = rng.poisson(1.0, (n, 2)).astype(float)
+    nested = xglm.PopulationGLM(feature_mask={"z": [1, 0], "a": {"b": [0, 1], "q": [1, 1]}})
+    dotted = xglm.PopulationGLM(feature_mask={"z": [1, 0], "a.q": [1, 1], "a.b": [0, 1]})
+    nested.fit(Xn, Y)
+    dotted.fit(Xn, Y)
+    expected = np.array([[1, 0], [1, 0], [1, 1], [0, 1], [0, 1]], float)
+    np.testing.assert_array_equal(nested.feature_mask_, expected)
+    np.testing.assert_array_equal(dotted.feature_mask_, expected)
+    assert np.all(nested.coef_["z"][:, 1] == 0) and np.all(nested.coef_["a"]["b"][:, 0] == 0)
+    np.testing.assert_array_equal(nested.coef_["a"]["q"], dotted.coef_["a"]["q"])
+    assert _message(
+        XglmError,
+        lambda: xglm.PopulationGLM(feature_mask={"z": [1, 0], "a": [[1, 1], [0, 1]]}).fit(Xn, Y),
+    ) == (
+        "feature_mask: got a list of length 2 where X.a has a dict with the keys ['q', 'b']; "
+        "expected a pytree with the structure of X, one entry of shape (n_neurons,) per "
+        "leaf. Fix: match the structure of X (its leaves: ['z', 'a.q', 'a.b'])."
+    )
+    # a list is not matched to a dict's entries by position
+    Xd = {"x": X[:, 0], "w": X[:, 1]}
+    Yd = np.stack([COUNTS, COUNTS[::-1]], axis=1)
+    assert _message(
+        XglmError, lambda: xglm.PopulationGLM(feature_mask=[[1, 0], [1, 1], [0, 1]]).fit(Xd, Yd)
+    ) == (
+        "feature_mask: got a list of length 3 where X has a dict with the keys ['x', 'w']; "
+        "expected a pytree with the structure of X, one entry of shape (n_neurons,) per "
+        "leaf. Fix: match the structure of X (its leaves: ['x', 'w'])."
+    )
+
+
+def test_feature_mask_dict_for_an_array_design():
+    Y = np.stack([COUNTS, COUNTS[::-1]], axis=1)
+    assert _message(
+        XglmError, lambda: xglm.PopulationGLM(feature_mask={"a": np.ones(2)}).fit(X, Y)
+    ) == (
+        "feature_mask: got a dict with the keys ['a'], but X is a plain array without named "
+        "leaves; expected an array of shape (2, 2) = (n_features, n_neurons). Fix: pass a "
+        "0/1 array, or pass X as a dict of named arrays to mask by name."
+    )

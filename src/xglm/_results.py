@@ -11,7 +11,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._design import Layout, flatten_pytree, match_names, split_columns, unflatten
+from ._design import (
+    Layout,
+    entries_along,
+    flatten_pytree,
+    match_names,
+    split_columns,
+    unflatten,
+)
 from ._inference import wald_table
 from .errors import XglmError
 
@@ -525,6 +532,7 @@ def feature_mask_array(mask, layout: Layout, k: int, short_names=None) -> np.nda
     p = layout.n_features
     if mask is None:
         return np.ones((p, k))
+    leaves = None
     if type(mask).__name__ == "DataArray":
         if "neuron" not in mask.dims or len(mask.dims) != 2:
             raise XglmError(
@@ -538,37 +546,48 @@ def feature_mask_array(mask, layout: Layout, k: int, short_names=None) -> np.nda
         elif other == "feature" and "feature" in mask.coords:
             mask = mask.sel(feature=list(layout.feature_labels))
         arr = np.asarray(mask.transpose(other, "neuron").values, dtype=float)
-    elif isinstance(mask, (dict, list, tuple)) and layout.kind in ("pytree", "labelled"):
-        if isinstance(mask, dict):
-            # keys are leaf names or, for formula terms, their short labels
-            matched, unknown, missing, repeated = match_names(mask, layout.names, short_names)
-            if missing or unknown:
-                raise XglmError(
-                    f"feature_mask: keys {list(mask)} do not match the leaves of X "
-                    f"{list(layout.names)} (missing: {missing}, unknown: {unknown}). "
-                    "Fix: one entry per leaf, each of shape (n_neurons,)."
-                )
-            if repeated:
-                raise XglmError(
-                    f"feature_mask: keys {list(mask)} name a leaf twice (a term and its "
-                    "short label). Fix: one key per leaf."
-                )
-            by_leaf = {matched[key]: v for key, v in mask.items()}
-            leaves = [by_leaf[n] for n in layout.names]
-        else:
-            flat_x = layout.structure is not None and all(
-                sub[0] == "leaf" for _, sub in layout.structure[1]
-            )
-            if flat_x and len(mask) == len(layout.names):
-                # one entry per leaf of a flat list/tuple X: each entry is that leaf's flags
-                leaves = list(mask)
+    elif isinstance(mask, (dict, list, tuple)) and layout.kind == "pytree":
+        # a pytree shaped like X (nested as X is), or a flat dict keyed by the dotted
+        # names of X's leaves ("a.b")
+        try:
+            by_leaf = entries_along(mask, layout.structure)
+        except ValueError as exc:
+            if isinstance(mask, dict) and set(map(str, mask)) == set(layout.names):
+                by_leaf = {str(key): v for key, v in mask.items()}
+            elif not isinstance(mask, dict) and np.shape(mask) == (p, k):
+                by_leaf = None  # nested lists of the (n_features, n_neurons) flags
             else:
-                leaves, _, _ = flatten_pytree(mask)
-            if len(leaves) != len(layout.names):
                 raise XglmError(
-                    f"feature_mask: got {len(leaves)} leaves; expected {len(layout.names)} "
-                    "(one per leaf of X). Fix: match the structure of X."
-                )
+                    f"feature_mask: {exc}; expected a pytree with the structure of X, one "
+                    "entry of shape (n_neurons,) per leaf. Fix: match the structure of X "
+                    f"(its leaves: {list(layout.names)})."
+                ) from None
+        if by_leaf is not None:
+            leaves = [by_leaf[n] for n in layout.names]
+    elif isinstance(mask, dict) and layout.kind == "labelled":
+        # keys are leaf names or, for formula terms, their short labels
+        matched, unknown, missing, repeated = match_names(mask, layout.names, short_names)
+        if missing or unknown:
+            raise XglmError(
+                f"feature_mask: keys {list(mask)} do not match the leaves of X "
+                f"{list(layout.names)} (missing: {missing}, unknown: {unknown}). "
+                "Fix: one entry per leaf, each of shape (n_neurons,)."
+            )
+        if repeated:
+            raise XglmError(
+                f"feature_mask: keys {list(mask)} name a leaf twice (a term and its "
+                "short label). Fix: one key per leaf."
+            )
+        by_leaf = {matched[key]: v for key, v in mask.items()}
+        leaves = [by_leaf[n] for n in layout.names]
+    elif isinstance(mask, dict):
+        raise XglmError(
+            f"feature_mask: got a dict with the keys {list(mask)}, but X is a plain array "
+            "without named leaves; expected an array of shape "
+            f"({p}, {k}) = (n_features, n_neurons). Fix: pass a 0/1 array, or pass X as a "
+            "dict of named arrays to mask by name."
+        )
+    if leaves is not None:
         rows = []
         for leaf, size, name in zip(leaves, layout.sizes, layout.names):
             v = np.asarray(leaf, dtype=float)
@@ -582,7 +601,7 @@ def feature_mask_array(mask, layout: Layout, k: int, short_names=None) -> np.nda
                     f"({k},), one flag per neuron. Fix: pass 0/1 per neuron."
                 )
         arr = np.concatenate(rows, axis=0)
-    else:
+    elif type(mask).__name__ != "DataArray":
         arr = np.asarray(mask, dtype=float)
     if arr.shape != (p, k):
         raise XglmError(

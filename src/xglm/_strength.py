@@ -26,7 +26,7 @@ from numbers import Number
 import jax.numpy as jnp
 import numpy as np
 
-from ._design._layout import Layout, match_names, name_of
+from ._design._layout import Layout, entries_along, match_names, name_of
 from ._penalties import (
     ElasticNet,
     GroupLasso,
@@ -368,9 +368,17 @@ def group_index_from(reg: GroupLasso, layout: Layout) -> tuple[np.ndarray, list[
     return ids, [str(g) for g in range(mask.shape[0])]
 
 
-def _group_strengths(value, names, k, what, short_names=None) -> np.ndarray:
+def _group_strengths(value, names, k, what, short_names=None, structure=None) -> np.ndarray:
+    """One strength per group and neuron, ``(n_groups, k or 1)``. ``structure``: X's
+    pytree structure when the groups are its leaves (a strength dict may then be nested
+    as X is)."""
     g = len(names)
     kk = k or 1
+    if isinstance(value, dict) and structure is not None and structure[0] != "leaf":
+        try:
+            value = entries_along(value, structure)
+        except ValueError:
+            pass  # a flat dict of leaf names, or a mismatch reported below
     if type(value).__name__ == "DataArray":
         raise PenaltyError(
             f"{what}: DataArray strengths are not supported for GroupLasso. Fix: pass "
@@ -390,7 +398,20 @@ def _group_strengths(value, names, k, what, short_names=None) -> np.ndarray:
                 "label). Fix: one key per group."
             )
         lookup = {matched[str(key)]: v for key, v in value.items()}
-        arr = np.stack([np.broadcast_to(_as_float(lookup[n], what), (kk,)) for n in names])
+        rows = []
+        for key, v in value.items():
+            a = _as_float(v, what)
+            if a.shape not in ((), (kk,)):
+                per = f"a scalar or one per neuron, shape ({kk},)" if k else "a scalar"
+                raise PenaltyError(
+                    f"{what}: the strength of group {key!r} has shape {a.shape}; expected "
+                    f"{per}: GroupLasso penalizes each group as a whole, with one "
+                    "strength. Fix: give one number per group; for per-feature strengths "
+                    "use Lasso or Ridge."
+                )
+        for n in names:
+            rows.append(np.broadcast_to(_as_float(lookup[n], what), (kk,)))
+        arr = np.stack(rows)
     else:
         arr = _as_float(value, what)
         if k is not None and k > 1 and arr.shape == (g,) == (k,):
@@ -476,7 +497,8 @@ def resolve_penalty(
             has_l1 = True
         elif isinstance(reg, GroupLasso):
             g_index, names = group_index_from(reg, layout)
-            alpha = _group_strengths(strength, names, n_neurons, what, short_names)
+            structure = layout.structure if reg.mask is None else None
+            alpha = _group_strengths(strength, names, n_neurons, what, short_names, structure)
             sizes = np.bincount(g_index[g_index >= 0], minlength=len(names))
             g_alpha = alpha * np.sqrt(sizes)[:, None]
             has_group = True

@@ -9,7 +9,15 @@ and the results module.
 from __future__ import annotations
 
 from ._arrays import Design, Response, check_finite, design_from_arrays, response_from_array
-from ._layout import Layout, flatten_pytree, match_names, name_of, split_columns, unflatten
+from ._layout import (
+    Layout,
+    entries_along,
+    flatten_pytree,
+    match_names,
+    name_of,
+    split_columns,
+    unflatten,
+)
 
 __all__ = [
     "Design",
@@ -19,6 +27,7 @@ __all__ = [
     "prepare_new",
     "is_labelled",
     "flatten_pytree",
+    "entries_along",
     "unflatten",
     "split_columns",
     "match_names",

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Layout", "flatten_pytree", "match_names", "name_of", "unflatten"]
+__all__ = ["Layout", "entries_along", "flatten_pytree", "match_names", "name_of", "unflatten"]
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,38 @@ def unflatten(struct, leaves: list):
         return kind[1](*[v for _, v in values])
 
     return build(struct)
+
+
+def entries_along(value, struct, prefix: str = "") -> dict:
+    """The entries of ``value``, a pytree shaped like ``X``, by the dotted names of X's
+    leaves (as :func:`flatten_pytree` names them), walking X's structure ``struct``:
+    where X has a leaf, ``value``'s entry is taken whole (a per-neuron list of flags,
+    say). Dicts match by key, in any order; lists and tuples by position.
+
+    Raises ``ValueError`` naming the first place where ``value`` does not match.
+    """
+    if struct[0] == "leaf":
+        return {prefix or "x": value}
+    kind, subs = struct
+    keys = [key for key, _ in subs]
+    where = f"X.{prefix}" if prefix else "X"
+    if isinstance(value, dict):
+        have = list(value)
+        if sorted(map(str, have)) != sorted(map(str, keys)):
+            raise ValueError(f"the keys {have} do not match the keys of {where} {keys}")
+        items = [value[key] for key in keys]
+    elif isinstance(value, (list, tuple)) and kind != "dict" and len(value) == len(keys):
+        items = list(value)
+    else:
+        got = type(value).__name__
+        if isinstance(value, (list, tuple)):
+            got += f" of length {len(value)}"
+        want = "a dict with the keys" if kind == "dict" else "a list or tuple of the entries"
+        raise ValueError(f"got a {got} where {where} has {want} {keys}")
+    out = {}
+    for (key, sub), item in zip(subs, items, strict=True):
+        out.update(entries_along(item, sub, f"{prefix}.{key}" if prefix else str(key)))
+    return out
 
 
 def split_columns(layout: Layout, flat: np.ndarray) -> list[np.ndarray]:
