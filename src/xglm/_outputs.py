@@ -153,15 +153,47 @@ class FittedModel:
         """
         return score_model(self, X, y, sample_weight, offset, score_type, null, per_neuron)
 
-    def simulate(self, X, random_key=0, offset=None):
-        """Draw responses from the fitted model; returns ``(samples, mean)``."""
+    def simulate(self, X, random_key=0, offset=None, sample_weight=None):
+        """Draw responses from the fitted model at ``X``; returns ``(samples, mean)``.
+
+        Parameters
+        ----------
+        X : as for :meth:`fit`
+        random_key : int or jax.random key, default 0
+        offset : array-like, optional
+        sample_weight : array-like (n_samples,), optional
+            Prior weights of the simulated samples, as R's ``simulate`` uses a fit's:
+            the number of trials for Binomial (whole numbers; each draw is a proportion
+            of its trials), a precision for Gaussian, Gamma and inverse Gaussian (the
+            variance is ``scale_ * V(mu) / w``). Poisson and negative binomial counts
+            do not depend on them. Default: 1 for every sample.
+
+        Examples
+        --------
+        >>> import numpy as np, xglm
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(300, 2))
+        >>> trials = rng.integers(1, 20, size=300)
+        >>> succ = rng.binomial(trials, 1 / (1 + np.exp(-X @ [0.5, -0.5])))
+        >>> m = xglm.GLM(family="binomial").fit(X, succ / trials, sample_weight=trials)
+        >>> draws, mean = m.simulate(X, sample_weight=trials)
+        >>> bool(np.allclose(draws * trials, np.round(draws * trials)))
+        True
+        """
         import jax
 
         design, eta = self._linear_predictor(X, offset)
         mu = self.family_.link.inverse(jnp.asarray(eta))
         key = random_key if not isinstance(random_key, int) else jax.random.PRNGKey(random_key)
         scale = jnp.asarray(self.scale_)
-        w = jnp.ones_like(mu)
+        w = self._sample_weights(sample_weight, design.n_samples, self._n_neurons)
+        if self.family_.name == "binomial" and not np.all(w == np.round(w)):
+            raise XglmError(
+                "sample_weight: got non-integer weights for a Binomial simulation; expected "
+                "whole numbers of trials. Fix: pass the trials of each sample, as R's "
+                "simulate does (it cannot simulate non-integer prior weights either)."
+            )
+        w = jnp.broadcast_to(jnp.asarray(w, mu.dtype), mu.shape)
         sample = self.family_.sample(key, mu, scale, w)
         return (
             _results.samples_out(self, design, np.asarray(sample)),
