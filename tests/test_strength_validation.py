@@ -529,3 +529,37 @@ def test_group_strengths_are_one_number_per_group():
         y=Y2,
         population=True,
     )
+
+
+def test_elastic_net_tuples_other_than_strength_and_ratio():
+    raises_exactly(
+        "regularizer_strength: got a tuple of 3 for ElasticNet; expected (strength, ratio), "
+        "a single strength, or per-feature strengths as a list or array. Fix: pass "
+        "(strength, ratio), e.g. (0.1, 0.5).",
+        fit,
+        "ElasticNet",
+        (0.05, 0.5, 0.2),
+        XA,
+    )
+    # for a tuple X, a tuple of as many entries is one strength per entry of X
+    pen = resolve("ElasticNet", (0.1, 0.2, 0.4), (A[:, 0], A[:, 1], B))
+    np.testing.assert_allclose(pen["l1"], [0.05, 0.1, 0.2, 0.2])
+    np.testing.assert_allclose(pen["l2"], [0.05, 0.1, 0.2, 0.2])
+
+
+def test_neuron_labels_of_strengths_for_a_plain_response():
+    labelled = xr.DataArray([0.1, 0.2], dims=("neuron",), coords={"neuron": ["p", "q"]})
+    raises_exactly(
+        "regularizer_strength: the DataArray's neuron labels ['p', 'q'] cannot be matched to "
+        "y, a plain array whose neurons are the positions [0, 1]. Fix: label the strengths "
+        "0..n_neurons-1, drop the neuron coordinate, or pass y as a labelled DataArray or "
+        "DataFrame.",
+        fit,
+        "Ridge",
+        labelled,
+        y=Y2,
+        population=True,
+    )
+    by_position = xr.DataArray([0.1, 0.2], dims=("neuron",), coords={"neuron": [0, 1]})
+    pen = resolve("Ridge", by_position, XD, k=2)
+    np.testing.assert_array_equal(pen["l2"], np.tile([0.1, 0.2], (7, 1)))

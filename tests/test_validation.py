@@ -308,6 +308,14 @@ def test_na_action_value():
     )
 
 
+def test_fit_intercept_value():
+    for value in ("yes", 1, None):
+        assert _message(XglmError, lambda v=value: xglm.GLM(fit_intercept=v).fit(X, COUNTS)) == (
+            f"fit_intercept: got {value!r}; expected True or False. Fix: fit_intercept=True "
+            "(the default) to fit an intercept, False for none."
+        )
+
+
 def test_unknown_solver_options():
     msg = _message(XglmError, lambda: xglm.GLM(solver_kwargs={"maxiters": 3}).fit(X, COUNTS))
     assert msg == (

@@ -190,6 +190,11 @@ class GLM(FittedModel):
                 f"dtype: got {self.dtype!r}; expected 'float64' or 'float32'. Fix: "
                 "dtype='float64' (default) or 'float32' for speed."
             )
+        if not isinstance(self.fit_intercept, (bool, np.bool_)):
+            raise XglmError(
+                f"fit_intercept: got {self.fit_intercept!r}; expected True or False. Fix: "
+                "fit_intercept=True (the default) to fit an intercept, False for none."
+            )
         if self.na_action not in ("raise", "drop"):
             raise XglmError(
                 f"na_action: got {self.na_action!r}; expected 'raise' or 'drop'. Fix: "

@@ -115,6 +115,16 @@ def _from_dataarray(da, layout: Layout, k, neuron_labels, what, short_names=None
                     f"{want}. Fix: give one strength per neuron of y, labelled alike."
                 )
             da = da.sel(neuron=want)
+        elif neuron_labels is None and "neuron" in da.coords:
+            # a plain-array response: its neurons are the positions 0..k-1
+            have = da.coords["neuron"].values.tolist()
+            if have != list(range(k)):
+                raise PenaltyError(
+                    f"{what}: the DataArray's neuron labels {have} cannot be matched to y, "
+                    f"a plain array whose neurons are the positions {list(range(k))}. Fix: "
+                    "label the strengths 0..n_neurons-1, drop the neuron coordinate, or "
+                    "pass y as a labelled DataArray or DataFrame."
+                )
     if "feature" in dims:
         have = [str(v) for v in da.coords["feature"].values] if "feature" in da.coords else None
         want = list(layout.feature_labels)
@@ -217,6 +227,18 @@ def per_feature(value, layout: Layout, k, what, neuron_labels=None, short_names=
 def _struct_kind(layout: Layout):
     s = layout.structure
     return s[0] if s is not None and s[0] != "leaf" else None
+
+
+def _tuple_design(layout: Layout, length: int) -> bool:
+    """Whether X is a tuple (or NamedTuple) of ``length`` entries, so that a tuple of
+    strengths is a pytree matching it."""
+    s = layout.structure
+    return (
+        layout.kind == "pytree"
+        and s is not None
+        and s[0] not in ("leaf", "dict", "list")
+        and len(s[1]) == length
+    )
 
 
 def _is_numeric_seq(value) -> bool:
@@ -480,6 +502,12 @@ def resolve_penalty(
         elif isinstance(reg, ElasticNet):
             if isinstance(strength, tuple) and len(strength) == 2:
                 s, r = strength
+            elif isinstance(strength, tuple) and not _tuple_design(layout, len(strength)):
+                raise PenaltyError(
+                    f"{what}: got a tuple of {len(strength)} for ElasticNet; expected "
+                    "(strength, ratio), a single strength, or per-feature strengths as a "
+                    "list or array. Fix: pass (strength, ratio), e.g. (0.1, 0.5)."
+                )
             else:
                 s, r = strength, reg.ratio
             s = per_feature(s, layout, n_neurons, what, neuron_labels, short_names)
