@@ -253,6 +253,31 @@ def test_solver_kernels_split_the_unit_deviance_and_give_the_score(name, link):
     )
 
 
+@pytest.mark.parametrize(("name", "link"), [(f, lk) for f, links in LINKS.items() for lk in links])
+def test_observed_weights_are_the_hessian_clipped_at_zero(name, link):
+    # the Newton solver's information: the second derivative in eta of each
+    # observation's half unit deviance (autodiff), clipped at 0; the working weights
+    # themselves for the canonical links
+    y, mu = _data(name)
+    if name == "gaussian" and link != "identity":
+        mu = np.abs(mu) + 0.5
+    fam = _family(name)
+    fam = type(fam)(alpha=ALPHA, link=link) if name == "negative_binomial" else type(fam)(link)
+    eta = fam.link.link(jnp.asarray(mu))
+    # residuals large enough that some observed weights are negative
+    y = np.asarray(y) * (1.5 if name not in ("binomial", "bernoulli") else 1.0)
+    w = _rng.uniform(0.5, 2.0, y.size)
+
+    def half_deviance(e, yi, wi):
+        return 0.5 * wi * fam.unit_deviance(yi, fam.link.inverse(e))
+
+    hess = np.asarray(jax.vmap(jax.grad(jax.grad(half_deviance)))(eta, y, w))
+    got = np.asarray(fam.observed_weights(jnp.asarray(y), eta, jnp.asarray(w)))
+    np.testing.assert_allclose(got, np.maximum(hess, 0.0), rtol=1e-8, atol=1e-12)
+    if fam.canonical:
+        np.testing.assert_allclose(got, np.asarray(fam.score_terms(y, eta, w)[2]), rtol=1e-12)
+
+
 @pytest.mark.parametrize("top", [30, 5000])
 def test_poisson_saturated_loglik_from_its_table_and_beyond(top):
     # the table covers counts below 256; larger counts take lgamma: both must equal

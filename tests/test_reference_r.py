@@ -576,7 +576,9 @@ def test_r_stops_early_for_non_canonical_links():
         case = case_data(name)
         model = xglm_fit(name)
         assert model.deviance_ < case.deviance
-        assert model.deviance_ <= r_emulated(name, converged=True)["deviance"] * (1 + 1e-14)
+        # and not above R's algorithm iterated to convergence, up to round-off (the two
+        # sum the deviance in different orders; at the optimum it is flat to first order)
+        assert model.deviance_ <= r_emulated(name, converged=True)["deviance"] * (1 + 1e-13)
 
 
 def test_summary_is_r_summary_glm():

@@ -102,6 +102,30 @@ class Family(eqx.Module):
             r, wk = w * (y - mu) * d / v, w * d**2 / v
         return mu, jnp.where(jnp.isfinite(r), r, 0.0), jnp.where(jnp.isfinite(wk), wk, 0.0)
 
+    def observed_weights(self, y, eta, w):
+        """The weights of the observed information ``X^T diag(.) X`` (minus the Hessian
+        of the log-likelihood in the coefficients), clipped at 0:
+        ``max(w mu'^2 / V - w (y - mu) d/deta(mu' / V), 0)``.
+
+        With the canonical link they are the working weights (``mu' / V = 1``). With
+        another link the Fisher (expected) information leaves out the second term, so
+        Fisher scoring converges only linearly where the residuals are large (a
+        misspecified fit); each clipped weight lies between the observed one and the
+        Fisher one, so the matrix is closer to the Hessian than Fisher's, and positive
+        semi-definite.
+        """
+        mu, _, wk = self.score_terms(y, eta, w)
+        if self.canonical:
+            return wk
+
+        def ratio(e):
+            return self.link.inverse_deriv(e) / self.variance(self.link.inverse(e))
+
+        # elementwise, so the derivative along a vector of ones is the derivative
+        _, d_ratio = jax.jvp(ratio, (eta,), (jnp.ones_like(eta),))
+        obs = wk - w * (y - mu) * d_ratio
+        return jnp.where(jnp.isfinite(obs), jnp.maximum(obs, 0.0), wk)
+
     def saturated_loglik_terms(self, y):
         """``loglik(y | mu = y)`` per observation, for the families whose log-likelihood
         is the (weighted) sum of these minus half the deviance (no dispersion in it);

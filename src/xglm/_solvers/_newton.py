@@ -8,7 +8,8 @@ the coefficients ``T = (b, beta)`` shape ``(k, p+1)``, so every per-sample reduc
 along the contiguous axis (XLA's CPU reductions over a trailing axis of length 1 are an
 order of magnitude slower). An iteration
 
-1. refreshes the information matrix ``[1 X]^T W [1 X]`` of a neuron only when it is
+1. refreshes the information matrix ``[1 X]^T W [1 X]`` of a neuron (the observed
+   information, its weights clipped at zero: :meth:`Family.observed_weights`) only when it is
    needed (the first iterations, after a failed or short step, or when the steps stop
    contracting): otherwise the last factorisation is reused (a chord step that costs two
    passes over ``X`` instead of a Gram matrix). On large data the matrix is estimated
@@ -37,7 +38,7 @@ from jax import lax
 
 from .._families import Family
 from .._penalties import PenaltyArrays
-from ._information import info_stride, map_neurons, working_weights
+from ._information import info_stride, map_neurons
 from ._passes import (
     gather_rows,
     info_from_weights,
@@ -225,7 +226,10 @@ def newton_population(
                     eta1 = lax.cond(start1, at_start, lambda: eta1)
 
                 def compute():
-                    wk = working_weights(family, eta1, w1)
+                    y1 = row_subsample(
+                        lax.dynamic_index_in_dim(Y, i, keepdims=False), stride, offset
+                    )
+                    wk = family.observed_weights(y1, eta1, w1)
                     if ws1 is None:
                         Xs = Xs_shared if k > 1 else row_subsample(Xt, stride, offset)
                     elif k > 1:

@@ -46,8 +46,10 @@ def _one(Xs, y, w, off, m, l2, t0, family: Family, fit_intercept: bool, tol, max
 
     def body(c):
         t, eta, F, it, _ = c
-        _, r, wk = family.score_terms(y, eta, w)
+        _, r, _ = family.score_terms(y, eta, w)
         g = l2 * t - jnp.concatenate([jnp.sum(r)[None] * icpt, (Xs @ r) * m]) / sw
+        # the observed information, as the full solver (Family.observed_weights)
+        wk = family.observed_weights(y, eta, w)
         A = info_from_weights(Xs, wk, m, fit_intercept) / sw + jnp.diag(l2)
         # without scaled_factor's jittered fallback: a singular matrix gives a
         # non-finite step, which ends the presolve where it is (the full solver has
