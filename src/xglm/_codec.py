@@ -153,13 +153,18 @@ def encode(value, path: str = "value"):
     if mod.startswith("xglm.") and dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
             "__xglm_dataclass__": f"{mod}:{type(value).__qualname__}",
-            "fields": {
-                f.name: encode(getattr(value, f.name), f"{path}.{f.name}")
-                for f in dataclasses.fields(value)
-                if f.init
-            },
+            "fields": _init_fields(value, path),
         }
     raise Unsavable(path, value)
+
+
+def _init_fields(value, path) -> dict:
+    """A dataclass's constructor fields, encoded: what rebuilds it."""
+    return {
+        f.name: encode(getattr(value, f.name), f"{path}.{f.name}")
+        for f in dataclasses.fields(value)
+        if f.init
+    }
 
 
 def _encode_formulaic(value, path):
@@ -199,14 +204,7 @@ def _encode_formulaic(value, path):
         return {"__factor_kind__": value.value}
     cls = type(value)
     if _formulaic_classes().get(cls.__name__) is cls and dataclasses.is_dataclass(value):
-        return {
-            "__formulaic_object__": cls.__name__,
-            "fields": {
-                f.name: encode(getattr(value, f.name), f"{path}.{f.name}")
-                for f in dataclasses.fields(value)
-                if f.init
-            },
-        }
+        return {"__formulaic_object__": cls.__name__, "fields": _init_fields(value, path)}
     raise Unsavable(path, value)
 
 
