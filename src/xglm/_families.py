@@ -3,7 +3,8 @@
 Each family knows its variance function, unit deviance, full log-likelihood with all
 constants (R's conventions, so ``loglik_`` and ``aic_`` equal R's ``logLik``/``AIC``),
 starting values, the support of ``y`` and how to sample. Non-canonical links work
-everywhere (the solvers use Fisher scoring with the link's derivative).
+everywhere: the Newton solver steps on the observed information
+(:meth:`Family.observed_weights`), the statistics use the expected (Fisher) one, as R.
 """
 
 from __future__ import annotations

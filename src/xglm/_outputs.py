@@ -117,7 +117,7 @@ class FittedModel:
         Parameters
         ----------
         X, y, sample_weight, offset
-            Data to score, as for :meth:`fit` (``y`` omitted with a formula).
+            Data to score, as for :meth:`GLM.fit <xglm.GLM.fit>` (``y`` omitted with a formula).
         score_type : str, default "log-likelihood"
             ``"log-likelihood"`` (mean log-likelihood per observation, R's constants),
             ``"deviance"`` (minus the mean unit deviance), ``"pseudo-r2-McFadden"``
@@ -158,7 +158,7 @@ class FittedModel:
 
         Parameters
         ----------
-        X : as for :meth:`fit`
+        X : as for :meth:`GLM.fit <xglm.GLM.fit>`
         random_key : int or jax.random key, default 0
         offset : array-like, optional
         sample_weight : array-like (n_samples,), optional

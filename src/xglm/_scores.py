@@ -21,7 +21,9 @@ LL_null``). ``per_neuron=True`` gives one score per neuron instead.
 Log-likelihoods are full (all constants), as R's ``logLik``. For the families that
 estimate a dispersion they use R's dispersion of the *training* fit (``deviance /
 n_obs`` for Gaussian, ``deviance / sum(w)`` for Gamma and inverse Gaussian), so that
-``score(X_train, y_train) * sum(w) == loglik_``.
+``score(X_train, y_train) * sum(w) == loglik_`` for one neuron (per neuron with
+``per_neuron=True``; the pooled score of a population is ``sum(loglik_) / sum`` of the
+weights over all neurons).
 
 The null model
 --------------

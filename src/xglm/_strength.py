@@ -15,7 +15,8 @@ Accepted forms (for ``p`` features and, in population fits, ``k`` neurons):
   aligned by label;
 * for ElasticNet, ``(strength, ratio)`` with each part in any of the forms above;
 * for GroupLasso, one strength per group: scalar, list/array in group order,
-  ``(G, k)``, or a dict keyed by group (leaf) name.
+  ``(G, k)``, or a dict keyed by group (leaf) name, or nested as X is when the groups
+  are X's leaves.
 """
 
 from __future__ import annotations

@@ -1,14 +1,15 @@
-"""The expected information of the neurons' fits and the row subsample it is estimated
-from.
+"""Information matrices ``[1 X]^T W [1 X]`` of the neurons' fits, and the row subsample
+the Newton solver estimates its own from.
 
-The Newton solver shapes its steps with the information matrix ``[1 X]^T W [1 X]`` of
-each neuron, and the statistics take the parameters' covariance from it. From
-:data:`SUBSAMPLE_INFO_N` samples the solver estimates it from a row subsample of
-``n / INFO_FRACTION`` rows (at least :data:`INFO_ROWS_PER_PARAM` per coefficient,
-:func:`info_stride`): it only shapes the steps, the gradient is exact, so the solution
-is too. The statistics bound its conditioning from the same subsample
-(:func:`information_screen`). Per-neuron work runs one neuron at a time
-(:func:`map_neurons`).
+The statistics take the parameters' covariance from the expected (Fisher) information
+(:func:`information`, the working weights of :func:`working_weights`) and bound its
+conditioning from a row subsample (:func:`information_screen`). The Newton solver
+shapes its steps with the observed information (weights from
+:meth:`~xglm._families.Family.observed_weights`), built in
+:func:`~xglm._solvers._newton.newton_population` from :data:`SUBSAMPLE_INFO_N` samples
+on a row subsample of ``n / INFO_FRACTION`` rows (at least :data:`INFO_ROWS_PER_PARAM`
+per coefficient, :func:`info_stride`): it only shapes the steps, the gradient is exact,
+so the solution is too. Per-neuron work runs one neuron at a time (:func:`map_neurons`).
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ twice the digits the design does, and the fit stops short of the solution. This 
 solves each weighted least-squares problem from a QR factorisation of ``sqrt(W) [1 X]``
 instead, losing only the design's digits, and gives the covariance from the triangular
 factor. Ridge strengths enter as extra rows ``sqrt(sum w * l2_j) e_j``, so the objective
-is the one every xglm solver minimises (see ``DESIGN``: the deviance over ``sum w`` plus
-the penalty).
+is the one every xglm solver minimises (half the deviance over ``sum w`` plus the
+penalty, see :mod:`xglm._solvers._problem`).
 
 It runs on the host (LAPACK through SciPy), one neuron at a time, and only for the fits
 whose information matrix is too ill-conditioned for the Newton solver's accuracy (see
