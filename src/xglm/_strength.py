@@ -420,8 +420,7 @@ def _group_strengths(value, names, k, what, short_names=None, structure=None) ->
                 f"{what}: group keys {list(value)} name a group twice (a term and its short "
                 "label). Fix: one key per group."
             )
-        lookup = {matched[str(key)]: v for key, v in value.items()}
-        rows = []
+        by_group = {}
         for key, v in value.items():
             a = _as_float(v, what)
             if a.shape not in ((), (kk,)):
@@ -432,9 +431,8 @@ def _group_strengths(value, names, k, what, short_names=None, structure=None) ->
                     "strength. Fix: give one number per group; for per-feature strengths "
                     "use Lasso or Ridge."
                 )
-        for n in names:
-            rows.append(np.broadcast_to(_as_float(lookup[n], what), (kk,)))
-        arr = np.stack(rows)
+            by_group[matched[str(key)]] = a
+        arr = np.stack([np.broadcast_to(by_group[n], (kk,)) for n in names])
     else:
         arr = _as_float(value, what)
         if k is not None and k > 1 and arr.shape == (g,) == (k,):

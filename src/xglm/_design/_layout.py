@@ -157,7 +157,8 @@ def entries_along(value, struct, prefix: str = "") -> dict:
         have = list(value)
         if sorted(map(str, have)) != sorted(map(str, keys)):
             raise ValueError(f"the keys {have} do not match the keys of {where} {keys}")
-        items = [value[key] for key in keys]
+        by_name = {str(key): v for key, v in value.items()}
+        items = [by_name[str(key)] for key in keys]
     elif isinstance(value, (list, tuple)) and kind != "dict" and len(value) == len(keys):
         items = list(value)
     else:
