@@ -282,6 +282,19 @@ def test_zarr_missing_is_a_clear_error(data, tmp_path, monkeypatch):
 
 
 # ----------------------------------------------------------------------------- labelled
+@pytest.mark.parametrize("formula", ["y ~ 0 + z", "y ~ C(g) + z - 1", "y ~ 0 + C(g):z"])
+def test_roundtrip_formulas_without_intercept(formula, tmp_path):
+    # formulaic prints "0 + z" as "z", which parses back with an intercept
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame({"z": rng.normal(size=150), "g": rng.choice(["a", "b", "c"], 150)})
+    df["y"] = rng.poisson(np.exp(0.5 + 0.3 * df.z))
+    m = xglm.glm(formula, data=df)
+    m.save(tmp_path / "m.nc")
+    m2 = xglm.load(tmp_path / "m.nc")
+    assert "Intercept" not in m2.summary().index
+    assert_same_model(m, m2, df)
+
+
 @pytest.mark.skipif(not _labelled_available(), reason="the labelled design layer is not built yet")
 def test_roundtrip_formula_and_dataset(tmp_path):
     import xarray as xr

@@ -177,7 +177,7 @@ def _encode_formulaic(value, path):
             raise Unsavable(f"{path}.materializer", value.materializer)
         return {
             "__modelspec__": {
-                "formula": str(value.formula),
+                "formula": _formula_text(value.formula),
                 "materializer": value.materializer,
                 "materializer_params": encode(
                     dict(value.materializer_params or {}), f"{path}.materializer_params"
@@ -206,6 +206,15 @@ def _encode_formulaic(value, path):
     if _formulaic_classes().get(cls.__name__) is cls and dataclasses.is_dataclass(value):
         return {"__formulaic_object__": cls.__name__, "fields": _init_fields(value, path)}
     raise Unsavable(path, value)
+
+
+def _formula_text(formula) -> str:
+    """The text of a formula that parses back to the same terms: formulaic's text leaves
+    out a removed intercept (``"0 + z"`` prints as ``"z"``, which parses with one)."""
+    text = str(formula)
+    if any(str(term) == "1" for term in formula):
+        return text
+    return f"0 + {text}" if text else "0"
 
 
 def _encode_term_structure(row, path):
