@@ -179,3 +179,75 @@ def test_multiindex_samples_round_trip(ds):
     assert pred.dims == ("index",)
     assert list(pred.indexes["index"]) == list(frame.index[:4])
     assert pred.name == "spikes"
+
+
+def _frame(seed=21, n=400):
+    rng = np.random.default_rng(seed)
+    d = pd.DataFrame({"z": rng.normal(size=n), "g": rng.choice(["a", "b", "c"], n)})
+    d["y"] = rng.poisson(np.exp(0.5 + 0.3 * d.z)).astype(float)
+    w = pd.Series(rng.uniform(0.5, 2.0, n), index=d.index)
+    off = pd.Series(0.1 * rng.normal(size=n), index=d.index)
+    return d, w, off, rng.permutation(n)
+
+
+def test_labelled_weights_and_offsets_are_matched_by_label():
+    d, w, off, perm = _frame()
+    by_label = xglm.GLM().fit(d[["z"]], d.y, sample_weight=w, offset=off)
+    plain = xglm.GLM().fit(d[["z"]], d.y, sample_weight=w.to_numpy(), offset=off.to_numpy())
+    np.testing.assert_array_equal(by_label.coef_.values, plain.coef_.values)
+    with pytest.raises(DesignError) as err:
+        xglm.GLM().fit(d[["z"]], d.y, sample_weight=w.iloc[perm])
+    assert str(err.value) == (
+        "sample_weight: the 'index' coordinate has the same labels as X's but in a different "
+        "order; expected exactly the same 'index' labels in the same order (xglm never "
+        "aligns by position). Fix: reorder it, e.g. sample_weight = "
+        "sample_weight.sel(index=X['index']) or sample_weight.reindex(X.index)."
+    )
+    with pytest.raises(DesignError, match="^offset: the 'index' coordinate has the same labels"):
+        by_label.predict(d[["z"]], offset=off.iloc[::-1])
+    with pytest.raises(DesignError, match="^offset: the 'index' coordinate differs from X's"):
+        xglm.glm("y ~ z", data=d, offset=pd.Series(off.to_numpy(), index=d.index + 1000))
+
+
+@pytest.mark.parametrize("formula", [None, "y ~ z + C(g)"])
+def test_dropped_rows_drop_their_weights_and_offsets(formula):
+    d, w, off, _ = _frame(22)
+    d.loc[[3, 50, 77], "z"] = np.nan
+    keep = d.z.notna()
+
+    def fit(data, **kw):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DroppedRowsWarning)
+            if formula is None:
+                return xglm.GLM(na_action="drop").fit(data[["z"]], data.y, **kw)
+            return xglm.glm(formula, data=data, na_action="drop", **kw)
+
+    kept = fit(d[keep], sample_weight=w[keep].to_numpy(), offset=off[keep].to_numpy())
+    for sw, o in ((w.to_numpy(), off.to_numpy()), (w, off)):
+        full = fit(d, sample_weight=sw, offset=o)
+        np.testing.assert_allclose(full.coef_.values, kept.coef_.values, rtol=1e-12)
+        assert list(full.dropped_) == [3, 50, 77]
+
+
+def test_population_scores_check_the_neurons_and_samples():
+    rng = np.random.default_rng(23)
+    n = 300
+    time = np.arange(n)
+    X = xr.Dataset({"z": ("time", rng.normal(size=n))}, coords={"time": time})
+    Y = xr.DataArray(
+        rng.poisson(1.0, (n, 3)).astype(float),
+        dims=("time", "neuron"),
+        coords={"time": time, "neuron": ["a", "b", "c"]},
+    )
+    model = xglm.PopulationGLM().fit(X, Y)
+    assert model.score(X, Y.transpose("neuron", "time")) == model.score(X, Y)
+    with pytest.raises(xglm.errors.XglmError) as err:
+        model.score(X, Y.isel(neuron=[2, 1, 0]))
+    assert str(err.value) == (
+        "y: its neurons ['c', 'b', 'a'] are not the fitted neurons ['a', 'b', 'c'] in the "
+        "same order; expected the same neuron labels in the same order (xglm never aligns "
+        "by position). Fix: select them, e.g. y.sel(neuron=list(model.coef_.neuron.values)), "
+        "or y[fitted_columns] for a DataFrame."
+    )
+    with pytest.raises(DesignError, match="^y: the 'time' coordinate has the same labels"):
+        model.score(X, Y.isel(time=rng.permutation(n)))

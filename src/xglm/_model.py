@@ -16,6 +16,7 @@ import numpy as np
 from . import _results
 from ._design import Design, prepare
 from ._design._labelled import check_intercept
+from ._design._tables import sample_array
 from ._device import core_arrays, feature_major
 from ._families import NegativeBinomial, get_family
 from ._negbin import fit_alternating
@@ -364,6 +365,8 @@ class GLM(FittedModel):
         self.regularizer_ = reg
         self.solver_ = solver
         self.penalty_ = penalty
+        # the input's rows before na_action='drop' served the weights and offsets alone
+        design.extra.pop("samples_in", None)
         self.design_ = design
         self.response_ = response
         self.feature_mask_ = mask
@@ -408,7 +411,7 @@ class GLM(FittedModel):
         return self
 
     def _weights(self, sample_weight, n, k, design, response=None, family=None):
-        w = self._sample_weights(sample_weight, n, k)
+        w = self._sample_weights(sample_weight, n, k, design)
         trials = None if response is None else response.attrs.get("trials")
         if trials is None:
             return w
@@ -422,10 +425,12 @@ class GLM(FittedModel):
             )
         return w * trials
 
-    def _sample_weights(self, sample_weight, n, k):
+    def _sample_weights(self, sample_weight, n, k, design=None):
         if sample_weight is None:
             w = np.ones(n)
         else:
+            if design is not None:
+                sample_weight = sample_array(sample_weight, design, "sample_weight")
             w = np.asarray(sample_weight, dtype=float)
             if w.ndim != 1 or w.shape[0] != n:
                 raise DesignError(
@@ -448,7 +453,7 @@ class GLM(FittedModel):
     def _offset(self, offset, design, n, k):
         off = design.offset
         if offset is not None:
-            user = np.asarray(offset, dtype=float)
+            user = np.asarray(sample_array(offset, design, "offset"), dtype=float)
             shape_ok = user.shape == (n,) or (k is not None and user.shape == (n, k))
             if not shape_ok:
                 exp = f"({n},)" + (f" or ({n}, {k})" if k is not None else "")

@@ -186,7 +186,7 @@ class FittedModel:
         mu = self.family_.link.inverse(jnp.asarray(eta))
         key = random_key if not isinstance(random_key, int) else jax.random.PRNGKey(random_key)
         scale = jnp.asarray(self.scale_)
-        w = self._sample_weights(sample_weight, design.n_samples, self._n_neurons)
+        w = self._sample_weights(sample_weight, design.n_samples, self._n_neurons, design)
         if self.family_.name == "binomial" and not np.all(w == np.round(w)):
             raise XglmError(
                 "sample_weight: got non-integer weights for a Binomial simulation; expected "

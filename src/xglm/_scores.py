@@ -45,6 +45,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._design import prepare, prepare_new
+from ._design._tables import sample_array
 from .errors import XglmError
 
 __all__ = ["score_model", "SCORE_TYPES", "null_intercept"]
@@ -116,7 +117,8 @@ def _arrays(model, X, y, sample_weight, offset):
                 "model.score(X, y), or fit with a formula that names the response."
             )
         design = prepare_new(model.design_, X, na_action=model.na_action)
-        yv = np.asarray(y.values if hasattr(y, "values") else y, dtype=float)
+        _check_neurons(model, y)
+        yv = np.asarray(sample_array(y, design, "y"), dtype=float)
     k = model._n_neurons
     if k is None and yv.ndim == 2 and yv.shape[1] == 1:
         yv = yv[:, 0]
@@ -136,6 +138,26 @@ def _arrays(model, X, y, sample_weight, offset):
     off = model._offset(offset, design, n, k)
     model.family_.check_y(yv, w)
     return design, yv, w, off
+
+
+def _check_neurons(model, y) -> None:
+    """A labelled population response must name the fitted neurons, in their order."""
+    fitted = model.response_.neuron_labels
+    if fitted is None:
+        return
+    dim = model.response_.neuron_dim
+    given = None
+    if type(y).__name__ == "DataFrame":
+        given = list(y.columns)
+    elif type(y).__name__ == "DataArray" and dim in y.dims and dim in y.indexes:
+        given = list(y.indexes[dim])
+    if given is not None and list(map(str, given)) != list(map(str, fitted)):
+        raise XglmError(
+            f"y: its neurons {given[:6]} are not the fitted neurons {list(fitted)[:6]} in "
+            "the same order; expected the same neuron labels in the same order (xglm never "
+            f"aligns by position). Fix: select them, e.g. y.sel({dim}=list(model.coef_.{dim}."
+            "values)), or y[fitted_columns] for a DataFrame."
+        )
 
 
 def _training_null(model):

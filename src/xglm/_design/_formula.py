@@ -513,7 +513,9 @@ def prepare_formula(data, y, formula, population, na_action) -> tuple[Design, Re
         for v in lhs_names:
             masks.setdefault(v, missing_rows(table.lookup(v)))
     keep, dropped = handle_missing(masks, table.n, table.index, na_action, "data")
+    index_in, kept = table.index, np.arange(table.n)
     if keep is not None:
+        kept = kept[keep]
         table = table.take(keep)
         if yvar is not None:
             yvar = yvar.take(keep)
@@ -578,6 +580,7 @@ def prepare_formula(data, y, formula, population, na_action) -> tuple[Design, Re
     X, off, keep2, dropped2 = _finish(M, cols, off_cols, colnames, table.index, na_action, "data")
     del M
     if keep2 is not None:
+        kept = kept[keep2]
         table = table.take(keep2)
         yvar = yvar.take(keep2)
         dropped = dropped.append(dropped2)
@@ -628,6 +631,7 @@ def prepare_formula(data, y, formula, population, na_action) -> tuple[Design, Re
             "formula": formula,
             "formula_intercept": intercept,
             "term_dims": {},
+            "samples_in": None if len(kept) == len(index_in) else (index_in, kept),
         },
     )
     return design, response
@@ -651,7 +655,9 @@ def prepare_formula_new(template: Design, data, na_action) -> Design:
         )
     masks = {v: missing_rows(table.lookup(v)) for v in spec.variables}
     keep, dropped = handle_missing(masks, table.n, table.index, na_action, "data")
+    index_in, kept = table.index, np.arange(table.n)
     if keep is not None:
+        kept = kept[keep]
         table = table.take(keep)
     M, _, _ = _evaluate(table, spec.variables, spec.rhs, spec.model_spec, spec, "data")
     colnames = list(spec.model_spec.column_names)
@@ -659,8 +665,10 @@ def prepare_formula_new(template: Design, data, na_action) -> Design:
     X, off, keep2, dropped2 = _finish(M, cols, off_cols, colnames, table.index, na_action, "data")
     del M
     if keep2 is not None:
+        kept = kept[keep2]
         table = table.take(keep2)
         dropped = dropped.append(dropped2)
+    samples_in = None if len(kept) == len(index_in) else (index_in, kept)
     return Design(
         X,
         template.layout,
@@ -668,5 +676,5 @@ def prepare_formula_new(template: Design, data, na_action) -> Design:
         sample_coords=table.index,
         spec=spec,
         offset=off,
-        extra={**template.extra, "dropped": dropped},
+        extra={**template.extra, "dropped": dropped, "samples_in": samples_in},
     )

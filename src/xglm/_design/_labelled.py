@@ -244,6 +244,7 @@ def _prepare_data(X, y, population, na_action) -> tuple[Design, Response]:
     masks = {} if complete else {k: missing_rows(table.variables[k]) for k in names}
     masks[str(yname) if yname is not None else "y"] = missing_rows(yvar)
     keep, dropped = handle_missing(masks, table.n, table.index, na_action, "X")
+    samples_in = None if keep is None else (table.index, np.flatnonzero(keep))
     if keep is not None:
         table = table.take(keep)
         yvar = yvar.take(keep)
@@ -260,7 +261,12 @@ def _prepare_data(X, y, population, na_action) -> tuple[Design, Response]:
         sample_coords=table.index,
         spec=spec,
         offset=None,
-        extra={"short_names": {}, "dropped": dropped, "term_dims": term_dims},
+        extra={
+            "short_names": {},
+            "dropped": dropped,
+            "term_dims": term_dims,
+            "samples_in": samples_in,
+        },
     )
     if checksum is not None:
         design.extra["checksum"] = checksum
@@ -293,6 +299,7 @@ def _prepare_data_new(template: Design, X, na_action) -> Design:
                 )
     masks = {k: missing_rows(table.variables[k]) for k in names}
     keep, dropped = handle_missing(masks, table.n, table.index, na_action, "X")
+    samples_in = None if keep is None else (table.index, np.flatnonzero(keep))
     if keep is not None:
         table = table.take(keep)
     Xmat, layout, _, _ = _leaves(table, names, "X")
@@ -310,7 +317,7 @@ def _prepare_data_new(template: Design, X, na_action) -> Design:
         sample_coords=table.index,
         spec=spec,
         offset=None,
-        extra={**template.extra, "dropped": dropped},
+        extra={**template.extra, "dropped": dropped, "samples_in": samples_in},
     )
 
 

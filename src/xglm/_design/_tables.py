@@ -35,6 +35,7 @@ __all__ = [
     "is_textual",
     "missing_rows",
     "numeric_array",
+    "sample_array",
     "to_table",
     "var_from_xarray",
 ]
@@ -381,15 +382,15 @@ def _differs(dim, idx_y, idx_x, what) -> str:
         return (
             f"{what}: the '{dim}' coordinate has the same labels as X's but in a different "
             f"order; expected exactly the same '{dim}' labels in the same order (xglm never "
-            f"aligns by position). Fix: reorder it, e.g. y = y.sel({dim}=X['{dim}']) or "
-            "y.reindex(X.index)."
+            f"aligns by position). Fix: reorder it, e.g. {what} = {what}.sel({dim}=X['{dim}']) "
+            f"or {what}.reindex(X.index)."
         )
     return (
         f"{what}: the '{dim}' coordinate differs from X's: {len(only_y)} label(s) of "
         f"{what} are not in X (e.g. {only_y[:3]}) and {len(only_x)} label(s) of X are not "
         f"in {what} (e.g. {only_x[:3]}); expected exactly the same '{dim}' labels (xglm "
         "never aligns by position). Fix: select the common samples first, e.g. "
-        "X, y = xr.align(X, y, join='inner') or y = y.loc[X.index]."
+        f"X, {what} = xr.align(X, {what}, join='inner') or {what} = {what}.loc[X.index]."
     )
 
 
@@ -400,3 +401,37 @@ def check_same_index(dim, idx_y: pd.Index, table: Table, what: str) -> None:
     if not table.labelled_index and len(idx_y) == table.n:
         return
     raise DesignError(_differs(dim, idx_y, table.index, what))
+
+
+def sample_array(value, design, what: str) -> np.ndarray:
+    """``value`` (a response, prior weights or offsets: array-like, Series, DataFrame or
+    DataArray) as an array over the design's samples, sample axis first.
+
+    A labelled value fitted to labelled data must carry exactly the design's sample
+    labels, as ``y`` must (xglm never aligns by position), or, when
+    ``na_action="drop"`` dropped rows, exactly the input's labels: it then loses the
+    same rows. A plain array of the input's length loses them too. Anything else is
+    returned as an array, its length checked by the caller.
+    """
+    labels = None
+    dim = design.sample_dim or "index"
+    if isinstance(value, (pd.Series, pd.DataFrame)):
+        labels, arr = value.index, value.to_numpy()
+    elif is_dataarray(value):
+        sdim = design.sample_dim if design.sample_dim in value.dims else value.dims[0]
+        value = value.transpose(sdim, ...)
+        labels = value.indexes.get(sdim)
+        arr = np.asarray(value.values)
+    else:
+        arr = np.asarray(value)
+    index = design.sample_coords
+    samples_in = design.extra.get("samples_in")
+    if labels is not None and index is not None:
+        if len(labels) == len(index) and labels.equals(index):
+            return arr
+        if samples_in is not None and labels.equals(samples_in[0]):
+            return arr[samples_in[1]]
+        raise DesignError(_differs(dim, labels, index, what))
+    if samples_in is not None and arr.ndim and arr.shape[0] == len(samples_in[0]):
+        return arr[samples_in[1]]
+    return arr
