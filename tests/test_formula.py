@@ -326,6 +326,13 @@ def test_unknown_variable_and_bad_formula(df):
         prepare(df, None, formula="spike ~ speed")
     with pytest.raises(DesignError, match="more than one '~'"):
         prepare(df, None, formula="spikes ~ speed ~ position")
+    # formulaic's message on one line, without its terminal colour codes
+    with pytest.raises(DesignError) as err:
+        prepare(df, None, formula="spikes ~ speed +")
+    msg = str(err.value)
+    assert msg.startswith("formula: could not parse 'speed +' (Operator `+`")
+    assert msg.endswith("). Fix: check the syntax, e.g. 'y ~ bs(x, df=5) + C(group) + z'.")
+    assert "\x1b" not in msg and "\n" not in msg
 
 
 def test_population_formula_from_dataset_keeps_neuron_labels():

@@ -192,6 +192,15 @@ def expand_dot(rhs: str, data, lhs: str | None) -> str:
     return _DOT.sub(f"({terms})", rhs)
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _plain(exc) -> str:
+    """An error's text on one line, without the terminal colour codes formulaic puts
+    around the offending token."""
+    return re.sub(r"\s*\n\s*", " ", _ANSI.sub("", str(exc))).strip()
+
+
 def _parse_terms(rhs: str, ordering: str):
     from formulaic import Formula
 
@@ -199,7 +208,7 @@ def _parse_terms(rhs: str, ordering: str):
         return list(Formula(rhs, _ordering=ordering))
     except Exception as exc:  # formulaic raises several parser errors
         raise DesignError(
-            f"formula: could not parse {rhs!r} ({exc}). Fix: check the syntax, e.g. "
+            f"formula: could not parse {rhs!r} ({_plain(exc)}). Fix: check the syntax, e.g. "
             "'y ~ bs(x, df=5) + C(group) + z'."
         ) from exc
 
@@ -285,13 +294,13 @@ def _formulaic_errors(model_spec, frame, spec, names):
                 "name. Fix: add the variable to the data, or make a function available "
                 "with xglm.basis.register(name, func)."
             ) from exc
-        inner = str(exc.__cause__ if exc.__cause__ is not None else msg).rstrip(".")
+        inner = _plain(exc.__cause__ if exc.__cause__ is not None else msg).rstrip(".")
         raise DesignError(
             f"formula: could not evaluate the term {_term_of_factor(spec, factor)!r}: "
             f"{inner}. Fix: check the variable's values and the call's arguments."
         ) from exc
     except FormulaicError as exc:
-        raise DesignError(f"formula: {exc}. Fix: check the formula and the data.") from exc
+        raise DesignError(f"formula: {_plain(exc)}. Fix: check the formula and the data.") from exc
 
 
 def _check_unseen(caught, model_spec, frame, spec):
