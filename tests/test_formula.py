@@ -485,3 +485,44 @@ def test_feature_mask_keyed_by_the_short_labels_of_formula_terms():
         "feature_mask: keys ['position', 'bs(position, df=5)', 'speed'] name a leaf twice "
         "(a term and its short label). Fix: one key per leaf."
     )
+
+
+def test_array_variable_in_a_formula_keeps_its_coordinate():
+    rng = np.random.default_rng(31)
+    n = 500
+    ds = xr.Dataset(
+        {
+            "speed": ("time", rng.normal(size=n)),
+            "stim": (("time", "lag"), rng.normal(size=(n, 3))),
+            "spikes": ("time", rng.poisson(1.0, n).astype(float)),
+        },
+        coords={"time": np.arange(n), "lag": [1, 2, 3]},
+    )
+    m = xglm.glm("spikes ~ speed + stim + speed:stim", data=ds)
+    # the columns are labelled by the lag coordinate, as without a formula
+    assert list(m.coef_.feature.values) == [
+        "speed",
+        "stim[1]",
+        "stim[2]",
+        "stim[3]",
+        "speed:stim[1]",
+        "speed:stim[2]",
+        "speed:stim[3]",
+    ]
+    plain = xglm.GLM().fit(ds[["speed", "stim"]], ds.spikes)
+    assert list(plain.coef_.feature.values)[1:] == ["stim[1]", "stim[2]", "stim[3]"]
+    # new data must carry the fitted lags in the fitted order: the formula's columns
+    # are taken by position
+    for new, got in (
+        (ds.isel(lag=[2, 1, 0]), [3, 2, 1]),
+        (ds.assign_coords(lag=[10, 20, 30]), [10, 20, 30]),
+        (ds.isel(lag=[0, 1]), [1, 2]),
+    ):
+        with pytest.raises(DesignError) as err:
+            m.predict(new)
+        assert str(err.value) == (
+            f"data['stim']: the 'lag' coordinate {got} differs from the fitted one [1, 2, 3]; "
+            "expected exactly the same labels in the same order. Fix: select them, e.g. "
+            "data.sel(lag=[1, 2, 3])."
+        )
+    np.testing.assert_array_equal(m.predict(ds), m.predict(ds.copy()))

@@ -606,6 +606,7 @@ def prepare_formula(data, y, formula, population, na_action) -> tuple[Design, Re
         var = table.lookup(v)
         if var.ndim > 1:
             array_coords[v] = (var.dims, var.coords)
+    labels = _array_labels(labels, array_coords)
     spec = FormulaSpec(
         formula=formula,
         lhs=lhs,
@@ -646,6 +647,45 @@ def prepare_formula(data, y, formula, population, na_action) -> tuple[Design, Re
     return design, response
 
 
+def _array_labels(labels: list, array_coords: dict) -> list:
+    """Column labels with an array variable's columns named by its coordinate, as
+    without a formula: formulaic names the columns of ``stim`` (dims ``time, lag``)
+    ``stim[0], stim[1], ...``; with ``lag = [1, 2, 3]`` they become ``stim[1], ...``
+    (inside interactions too)."""
+    for v, (dims, coords) in array_coords.items():
+        if len(dims) != 1 or coords[0] is None:
+            continue
+        values = list(coords[0])
+        pattern = re.compile(rf"(?<![\w.]){re.escape(v)}\[(\d+)\]")
+
+        def named(m, values=values, v=v):
+            j = int(m.group(1))
+            return f"{v}[{values[j]}]" if j < len(values) else m.group(0)
+
+        labels = [pattern.sub(named, label) for label in labels]
+    return labels
+
+
+def _check_array_coords(table, spec) -> None:
+    """The new data's array variables have the fitted dims and coordinate labels (their
+    columns are matched by position inside the formula)."""
+    for v, (dims, coords) in spec.array_coords.items():
+        var = table.lookup(v)
+        if var.dims != dims:
+            raise DesignError(
+                f"data[{v!r}]: has feature dims {var.dims}; expected {dims} as in the fitted "
+                "data. Fix: pass the variable with the same dimensions."
+            )
+        for d, want, have in zip(dims, coords, var.coords, strict=True):
+            if want is not None and (have is None or tuple(want) != tuple(have)):
+                got = None if have is None else list(have)[:6]
+                raise DesignError(
+                    f"data[{v!r}]: the '{d}' coordinate {got} differs from the fitted one "
+                    f"{list(want)[:6]}; expected exactly the same labels in the same order. "
+                    f"Fix: select them, e.g. data.sel({d}={list(want)[:6]})."
+                )
+
+
 def prepare_formula_new(template: Design, data, na_action) -> Design:
     """The design of ``data`` for a fitted formula, reusing the stored ModelSpec."""
     spec: FormulaSpec = template.spec
@@ -662,6 +702,7 @@ def prepare_formula_new(template: Design, data, na_action) -> Design:
             f"data: is missing the variable(s) {missing} that the formula {spec.formula!r} "
             f"uses; got {table.names()}. Fix: pass new data with these variables."
         )
+    _check_array_coords(table, spec)
     masks = {v: missing_rows(table.lookup(v)) for v in spec.variables}
     keep, dropped = handle_missing(masks, table.n, table.index, na_action, "data")
     index_in, kept = table.index, np.arange(table.n)
