@@ -293,7 +293,7 @@ def test_pandas_nullable_dtypes(df, full):
         "C(s)[T.c]",
         "C(i)[T.1]",
         "C(i)[T.2]",
-        "b",
+        "b[T.True]",  # a logical is a factor, as in R and statsmodels
         "x",
     )
     np.testing.assert_array_equal(design.X[:, 4], (df.speed > 0).to_numpy(float))
@@ -526,3 +526,31 @@ def test_array_variable_in_a_formula_keeps_its_coordinate():
             "data.sel(lag=[1, 2, 3])."
         )
     np.testing.assert_array_equal(m.predict(ds), m.predict(ds.copy()))
+
+
+def test_logical_variables_are_factors_as_in_r():
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    rng = np.random.default_rng(32)
+    n = 800
+    d = pd.DataFrame({"z": rng.normal(size=n), "k": rng.choice(["a", "b", "c"], n)})
+    d["flag"] = d.z + rng.normal(size=n) > 0
+    d["y"] = rng.poisson(np.exp(0.3 + 0.4 * d.z * (1 + d.flag))).astype(float)
+    # with no main effect, flag:z has a slope for each level (R's and patsy's coding)
+    for formula in ("y ~ flag + z", "y ~ C(k, Sum) + flag:z", "y ~ flag * z"):
+        m = xglm.glm(formula, data=d)
+        r = smf.glm(formula, data=d, family=sm.families.Poisson()).fit()
+        table = m.summary()
+        assert list(table.index) == list(r.params.index)
+        np.testing.assert_allclose(table["coef"], r.params, rtol=1e-6)
+        np.testing.assert_allclose(table["std_err"], r.bse, rtol=1e-5)
+        assert m.deviance_ == pytest.approx(r.deviance, rel=1e-8)
+    # new data with one level only keep both columns
+    m = xglm.glm("y ~ flag:z", data=d)
+    only_true = d[d.flag].iloc[:5]
+    np.testing.assert_allclose(
+        m.predict(only_true, type="link"),
+        m.intercept_[0] + only_true.z.to_numpy() * float(m.coef_.sel(feature="flag[True]:z")),
+        rtol=1e-12,
+    )

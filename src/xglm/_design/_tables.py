@@ -291,11 +291,17 @@ def numeric_array(values, name, what) -> np.ndarray:
 
 
 def formula_column(values, name):
-    """A column for formulaic: numbers as float64, text as object/category."""
+    """A column for formulaic: numbers as float64, text as object/category, and true/false
+    values as a factor with the levels ``[False, True]``, as R and statsmodels code a
+    logical (``flag[T.True]``; ``flag:z`` has a slope for each level)."""
     if isinstance(values, pd.Series):
         dt = values.dtype
         if isinstance(dt, pd.CategoricalDtype):
             return values
+        if dt.kind == "b" or isinstance(dt, pd.BooleanDtype):
+            return pd.Series(
+                pd.Categorical(values.to_numpy(dtype=object), categories=[False, True])
+            )
         if isinstance(dt, pd.StringDtype) or dt.kind in "OUS":
             return pd.Series(values.to_numpy(dtype=object), dtype=object)
         if dt.kind in "iu" and not values.isna().any():
@@ -309,7 +315,9 @@ def formula_column(values, name):
         return pd.Series(arr.astype(object), dtype=object)
     if arr.dtype.kind in "iu":
         return pd.Series(arr.astype(np.int64))
-    if arr.dtype.kind in "bf":
+    if arr.dtype.kind == "b":
+        return pd.Series(pd.Categorical(arr, categories=[False, True]))
+    if arr.dtype.kind == "f":
         return pd.Series(arr.astype(float))
     return pd.Series(arr)
 
