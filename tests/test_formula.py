@@ -207,6 +207,17 @@ def test_predict_reproduces_the_design_exactly(df, full):
     )
 
 
+def test_text_where_numbers_were_fitted(df, full):
+    new = df.iloc[:5].copy()
+    new["speed"] = new.speed.astype(str)
+    with pytest.raises(DesignError) as info:
+        full.predict(new)
+    assert str(info.value) == (
+        "data['speed']: got text values (dtype object); expected numbers, as in the fitted "
+        "data. Fix: convert the column, e.g. data['speed'].astype(float)."
+    )
+
+
 def test_unseen_category_error_message(df, full):
     new = df.iloc[:5].copy()
     new.loc[new.index[[1, 3]], "trial"] = "d"

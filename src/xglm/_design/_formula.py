@@ -703,6 +703,14 @@ def prepare_formula_new(template: Design, data, na_action) -> Design:
             f"uses; got {table.names()}. Fix: pass new data with these variables."
         )
     _check_array_coords(table, spec)
+    for v in spec.ranges:  # the variables that were numbers when fitting
+        values = table.lookup(v).values
+        if is_textual(values):
+            raise DesignError(
+                f"data[{v!r}]: got text values (dtype {np.asarray(values).dtype}); expected "
+                "numbers, as in the fitted data. Fix: convert the column, e.g. "
+                f"data[{v!r}].astype(float)."
+            )
     masks = {v: missing_rows(table.lookup(v)) for v in spec.variables}
     keep, dropped = handle_missing(masks, table.n, table.index, na_action, "data")
     index_in, kept = table.index, np.arange(table.n)
