@@ -537,6 +537,14 @@ def test_array_variable_in_a_formula_keeps_its_coordinate():
             "data.sel(lag=[1, 2, 3])."
         )
     np.testing.assert_array_equal(m.predict(ds), m.predict(ds.copy()))
+    # the term's coefficients and effect are over the lag dim, as without a formula
+    by_term = m.coef_by_term()["stim"]
+    assert by_term.dims == ("lag",) and list(by_term.lag.values) == [1, 2, 3]
+    np.testing.assert_array_equal(by_term.values, m.coef_.values[1:4])
+    effect = m.term_effect("stim")
+    assert effect.dims == ("lag",)
+    np.testing.assert_allclose(effect.values, m.coef_.values[1:4], rtol=1e-14)
+    np.testing.assert_allclose(effect.std_err.values, m.summary()["std_err"].values[2:5])
 
 
 def test_logical_variables_are_factors_as_in_r():

@@ -274,6 +274,13 @@ def _effect_basis(model, name, key, grid):
             if lag_t is not None:
                 coords[f"lag_{design.sample_dim}"] = ("lag", lag_t)
             return B, dims, shape, coords
+        term_dims = design.extra.get("term_dims", {}) or {}
+        if name in term_dims and grid is None:
+            # an array variable alone: its coefficients over its own dims, as without a
+            # formula
+            dims, coord_values, vshape = term_dims[name]
+            coords = {d: list(c) for d, c in zip(dims, coord_values, strict=True) if c is not None}
+            return np.eye(p_t), tuple(dims), tuple(vshape), coords
         variables = [v for expr in spec.term_factors[name] for v in _names(expr)]
         variables = [
             v for i, v in enumerate(variables) if v in spec.variables and v not in variables[:i]
