@@ -30,6 +30,7 @@ from ._layout import Layout
 from ._tables import (
     Table,
     Var,
+    check_var_coords,
     formula_column,
     handle_missing,
     is_textual,
@@ -675,20 +676,7 @@ def _check_array_coords(table, spec) -> None:
     """The new data's array variables have the fitted dims and coordinate labels (their
     columns are matched by position inside the formula)."""
     for v, (dims, coords) in spec.array_coords.items():
-        var = table.lookup(v)
-        if var.dims != dims:
-            raise DesignError(
-                f"data[{v!r}]: has feature dims {var.dims}; expected {dims} as in the fitted "
-                "data. Fix: pass the variable with the same dimensions."
-            )
-        for d, want, have in zip(dims, coords, var.coords, strict=True):
-            if want is not None and (have is None or tuple(want) != tuple(have)):
-                got = None if have is None else list(have)[:6]
-                raise DesignError(
-                    f"data[{v!r}]: the '{d}' coordinate {got} differs from the fitted one "
-                    f"{list(want)[:6]}; expected exactly the same labels in the same order. "
-                    f"Fix: select them, e.g. data.sel({d}={list(want)[:6]})."
-                )
+        check_var_coords(v, table.lookup(v), dims, coords, "data")
 
 
 def prepare_formula_new(template: Design, data, na_action) -> Design:

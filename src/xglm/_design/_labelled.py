@@ -27,6 +27,7 @@ from ._tables import (
     Table,
     Var,
     check_same_index,
+    check_var_coords,
     dtype_name,
     handle_missing,
     is_dataarray,
@@ -284,19 +285,7 @@ def _prepare_data_new(template: Design, X, na_action) -> Design:
             f"{table.names()}. Fix: pass new data with the same variables."
         )
     for name, dims, coords in spec.variables:
-        var = table.variables[name]
-        if var.dims != dims:
-            raise DesignError(
-                f"X[{name!r}]: has feature dims {var.dims}; expected {dims} as in the "
-                "fitted data. Fix: pass the variable with the same dimensions."
-            )
-        for d, want, have in zip(dims, coords, var.coords, strict=True):
-            if want is not None and have is not None and tuple(want) != tuple(have):
-                raise DesignError(
-                    f"X[{name!r}]: the '{d}' coordinate {list(have)[:6]} differs from the "
-                    f"fitted one {list(want)[:6]}; expected exactly the same labels. Fix: "
-                    f"select them, e.g. X.sel({d}=...)."
-                )
+        check_var_coords(name, table.variables[name], dims, coords, "X")
     masks = {k: missing_rows(table.variables[k]) for k in names}
     keep, dropped = handle_missing(masks, table.n, table.index, na_action, "X")
     samples_in = None if keep is None else (table.index, np.flatnonzero(keep))

@@ -27,6 +27,7 @@ __all__ = [
     "Table",
     "Var",
     "check_same_index",
+    "check_var_coords",
     "dtype_name",
     "is_dataarray",
     "is_dataset",
@@ -443,3 +444,22 @@ def sample_array(value, design, what: str) -> np.ndarray:
     if samples_in is not None and arr.ndim and arr.shape[0] == len(samples_in[0]):
         return arr[samples_in[1]]
     return arr
+
+
+def check_var_coords(name, var: Var, dims, coords, what: str) -> None:
+    """New data's variable ``name`` has the fitted feature ``dims`` and, where the fitted
+    variable had coordinate labels, the same labels in the same order (its features are
+    taken by position once it passes)."""
+    if var.dims != tuple(dims):
+        raise DesignError(
+            f"{what}[{name!r}]: has feature dims {var.dims}; expected {tuple(dims)} as in the "
+            "fitted data. Fix: pass the variable with the same dimensions."
+        )
+    for d, want, have in zip(dims, coords, var.coords, strict=True):
+        if want is not None and (have is None or tuple(want) != tuple(have)):
+            got = None if have is None else list(have)[:6]
+            raise DesignError(
+                f"{what}[{name!r}]: the '{d}' coordinate {got} differs from the fitted one "
+                f"{list(want)[:6]}; expected exactly the same labels in the same order. "
+                f"Fix: select them, e.g. {what}.sel({d}={list(want)[:6]})."
+            )
