@@ -643,7 +643,7 @@ def prepare_formula(data, y, formula, population, na_action) -> tuple[Design, Re
             "formula_intercept": intercept,
             # a term that is an array variable alone keeps its dims (coef_by_term)
             "term_dims": {
-                v: (dims, coords, (len(coords[0]),) if coords and coords[0] is not None else ())
+                v: (dims, coords, (len(coords[0]),))
                 for v, (dims, coords) in array_coords.items()
                 if v in leaf_names and len(dims) == 1 and coords[0] is not None
             },
