@@ -251,3 +251,82 @@ def test_population_scores_check_the_neurons_and_samples():
     )
     with pytest.raises(DesignError, match="^y: the 'time' coordinate has the same labels"):
         model.score(X, Y.isel(time=rng.permutation(n)))
+
+
+def _population_data(n=600):
+    rng = np.random.default_rng(24)
+    speed, pos = rng.normal(size=n), rng.uniform(size=n)
+    Y = rng.poisson(np.exp(0.2 + 0.3 * speed[:, None] * np.array([1.0, 0.5, -0.5])))
+    neurons = ["n1", "n3", "n7"]
+    ds = xr.Dataset(
+        {
+            "speed": ("time", speed),
+            "position": ("time", pos),
+            "spikes": (("time", "neuron"), Y.astype(float)),
+        },
+        coords={"time": np.arange(n), "neuron": neurons},
+    )
+    return ds, neurons
+
+
+def test_population_masks_and_offsets_are_matched_by_neuron_label():
+    ds, neurons = _population_data()
+    f = "spikes ~ bs(position, df=4) + speed"
+    mask = xr.DataArray(
+        [[1, 1, 1], [1, 0, 1]],
+        dims=("term", "neuron"),
+        coords={"term": ["bs(position, df=4)", "speed"], "neuron": neurons},
+    )
+    ref = xglm.glm(f, data=ds, feature_mask=mask)
+    assert ref.coef_.sel(feature="speed", neuron="n3") == 0
+    # neurons in another order, and terms by their short labels, give the same mask
+    for other in (mask.isel(neuron=[2, 1, 0]), mask.assign_coords(term=["position", "speed"])):
+        np.testing.assert_array_equal(
+            xglm.glm(f, data=ds, feature_mask=other).feature_mask_, ref.feature_mask_
+        )
+    with pytest.raises(xglm.errors.XglmError) as err:
+        xglm.glm(f, data=ds, feature_mask=mask.assign_coords(neuron=["a", "b", "c"]))
+    assert str(err.value) == (
+        "feature_mask: the DataArray's neuron labels ['a', 'b', 'c'] do not match the "
+        "response's neurons ['n1', 'n3', 'n7']. Fix: label the mask's neurons as y's."
+    )
+    off = xr.DataArray(
+        np.tile([0.0, 1.0, 0.0], (ds.sizes["time"], 1)),
+        dims=("time", "neuron"),
+        coords={"time": ds.time.values, "neuron": neurons},
+    )
+    m = xglm.glm("spikes ~ speed", data=ds, offset=off)
+    with pytest.raises(DesignError) as err:
+        m.predict(ds, offset=off.isel(neuron=[2, 1, 0]))
+    assert str(err.value) == (
+        "offset: its neurons ['n7', 'n3', 'n1'] are not the model's neurons ['n1', 'n3', "
+        "'n7'] in the same order; expected the same neuron labels in the same order (xglm "
+        "never aligns by position). Fix: select them, e.g. offset.sel(neuron=...) in the "
+        "neurons' order."
+    )
+    with pytest.raises(DesignError, match="^offset: its neurons"):
+        xglm.glm("spikes ~ speed", data=ds, offset=off.isel(neuron=[2, 1, 0]))
+    np.testing.assert_array_equal(
+        m.predict(ds, offset=off.transpose("neuron", "time")), m.predict(ds, offset=off)
+    )
+
+
+def test_formula_population_score_checks_the_neurons():
+    ds, neurons = _population_data()
+    m = xglm.glm("spikes ~ speed", data=ds)
+    with pytest.raises(xglm.errors.XglmError, match=r"^y: its neurons \['n7', 'n3', 'n1'\]"):
+        m.score(ds.isel(neuron=[2, 1, 0]), per_neuron=True)
+    with pytest.raises(xglm.errors.XglmError, match=r"^y: its neurons \['a', 'b', 'c'\]"):
+        m.score(ds.assign_coords(neuron=["a", "b", "c"]))
+
+
+def test_response_with_more_than_one_extra_dim_is_refused():
+    ds, _ = _population_data()
+    spikes = xr.concat([ds.spikes, ds.spikes], dim="trial").transpose("time", "neuron", "trial")
+    with pytest.raises(xglm.errors.ResponseError) as err:
+        xglm.PopulationGLM().fit(ds[["speed"]], spikes)
+    assert str(err.value) == (
+        "y: 'spikes' has shape (600, 3, 2) (the samples by ('neuron', 'trial')); expected "
+        "one response per sample, or one per sample and neuron. Fix: stack the extra dims "
+        "into one neuron dim, e.g. y.stack(neuron=('neuron', 'trial')) for a DataArray."
+    )

@@ -16,7 +16,7 @@ import numpy as np
 from . import _results
 from ._design import Design, prepare
 from ._design._labelled import check_intercept
-from ._design._tables import sample_array
+from ._design._tables import check_neuron_labels, sample_array
 from ._device import core_arrays, feature_major
 from ._families import NegativeBinomial, get_family
 from ._negbin import fit_alternating
@@ -211,7 +211,7 @@ class GLM(FittedModel):
         _check_solver_kwargs(kwargs)
         return family, reg, kwargs
 
-    def _feature_mask(self, design: Design, k) -> np.ndarray:
+    def _feature_mask(self, design: Design, k, neuron_labels=None) -> np.ndarray:
         p = design.layout.n_features
         return np.ones((p,) if k is None else (p, k))
 
@@ -261,7 +261,7 @@ class GLM(FittedModel):
                 "Fix: fit each neuron with GLM, or fix alpha for PopulationGLM."
             )
         w = self._weights(sample_weight, n, k, design, response, family)
-        off = self._offset(offset, design, n, k)
+        off = self._offset(offset, design, n, k, response.neuron_labels)
         family.check_y(yv, w)
         dtype = _DTYPES[self.dtype]
         penalty = resolve_penalty(
@@ -273,7 +273,7 @@ class GLM(FittedModel):
             neuron_labels=response.neuron_labels,
             short_names=design.extra.get("short_names"),
         )
-        mask = self._feature_mask(design, k)
+        mask = self._feature_mask(design, k, response.neuron_labels)
         solver = resolve_solver(self.solver, penalty, design.layout.n_features)
         overflow = overflow_solver(self.solver, penalty, design.layout.n_features)
 
@@ -450,9 +450,11 @@ class GLM(FittedModel):
         # a population shares the weights: (n, 1) broadcasts against y (n, k)
         return w if k is None else w[:, None]
 
-    def _offset(self, offset, design, n, k):
+    def _offset(self, offset, design, n, k, neurons=None):
         off = design.offset
         if offset is not None:
+            if k is not None:
+                check_neuron_labels(offset, neurons, "offset")
             user = np.asarray(sample_array(offset, design, "offset"), dtype=float)
             shape_ok = user.shape == (n,) or (k is not None and user.shape == (n, k))
             if not shape_ok:
@@ -550,7 +552,7 @@ class PopulationGLM(GLM):
         )
         self.feature_mask = feature_mask
 
-    def _feature_mask(self, design: Design, k) -> np.ndarray:
+    def _feature_mask(self, design: Design, k, neuron_labels=None) -> np.ndarray:
         return _results.feature_mask_array(
-            self.feature_mask, design.layout, k, design.extra.get("short_names")
+            self.feature_mask, design.layout, k, design.extra.get("short_names"), neuron_labels
         )

@@ -80,7 +80,7 @@ class FittedModel:
         design = prepare_new(self.design_, X, na_action=self.na_action)
         n = design.n_samples
         k = self._n_neurons
-        off = self._offset(offset, design, n, k)
+        off = self._offset(offset, design, n, k, self.response_.neuron_labels)
         eta = design.X @ self._coef_flat + (
             self._intercept if k is not None else self._intercept[0]
         )

@@ -16,6 +16,7 @@ from ._design import (
     entries_along,
     flatten_pytree,
     match_names,
+    name_of,
     split_columns,
     unflatten,
 )
@@ -534,8 +535,11 @@ def flatten_coef(coef, layout: Layout, k, what="coef") -> np.ndarray:
     return arr
 
 
-def feature_mask_array(mask, layout: Layout, k: int, short_names=None) -> np.ndarray:
-    """``feature_mask`` in any accepted form to a ``(p, k)`` 0/1 float array."""
+def feature_mask_array(
+    mask, layout: Layout, k: int, short_names=None, neuron_labels=None
+) -> np.ndarray:
+    """``feature_mask`` in any accepted form to a ``(p, k)`` 0/1 float array; a DataArray
+    is matched by its labels (terms or features, and neurons)."""
     p = layout.n_features
     if mask is None:
         return np.ones((p, k))
@@ -548,7 +552,34 @@ def feature_mask_array(mask, layout: Layout, k: int, short_names=None) -> np.nda
                 "'feature' (or 'term'), e.g. with .rename() or .squeeze()."
             )
         other = [d for d in mask.dims if d != "neuron"][0]
-        if other == "term":
+        if "neuron" in mask.indexes:
+            have = mask.indexes["neuron"].tolist()
+            want = list(neuron_labels) if neuron_labels is not None else list(range(k))
+            if sorted(map(str, have)) != sorted(map(str, want)) or len(have) != len(want):
+                whose = (
+                    "the response's neurons"
+                    if neuron_labels is not None
+                    else ("y, a plain array whose neurons are the positions")
+                )
+                raise XglmError(
+                    f"feature_mask: the DataArray's neuron labels {have[:6]} do not match "
+                    f"{whose} {want[:6]}. Fix: label the mask's neurons as y's."
+                )
+            mask = mask.assign_coords(neuron=[str(v) for v in have]).sel(
+                neuron=[str(v) for v in want]
+            )
+        if other == "term" and "term" in mask.indexes:
+            # full term names, or the short labels of formula terms
+            terms = [name_of(str(t), layout.names, short_names) for t in mask.term.values]
+            unknown = [str(t) for t, n in zip(mask.term.values, terms, strict=True) if n is None]
+            if unknown or sorted(terms) != sorted(layout.names):
+                raise XglmError(
+                    f"feature_mask: the DataArray's terms {[str(t) for t in mask.term.values]} "
+                    f"do not match the model's terms {list(layout.names)}. Fix: one row per "
+                    "term, labelled by term name (or a formula term's short label)."
+                )
+            mask = mask.assign_coords(term=terms).sel(term=list(layout.term_of_feature))
+        elif other == "term":
             mask = mask.sel(term=list(layout.term_of_feature))
         elif other == "feature" and "feature" in mask.coords:
             mask = mask.sel(feature=list(layout.feature_labels))

@@ -108,6 +108,8 @@ def _arrays(model, X, y, sample_weight, offset):
             X, None, formula=model.formula, population=model._population, na_action=model.na_action
         )
         design = prepare_new(model.design_, X, na_action=model.na_action)
+        if model._n_neurons is not None:
+            _check_neurons(model, given=response.neuron_labels)
         yv = np.asarray(response.y, dtype=float)
     else:
         response = None
@@ -135,28 +137,28 @@ def _arrays(model, X, y, sample_weight, offset):
             "align X and y in time."
         )
     w = model._weights(sample_weight, n, k, design, response)
-    off = model._offset(offset, design, n, k)
+    off = model._offset(offset, design, n, k, model.response_.neuron_labels)
     model.family_.check_y(yv, w)
     return design, yv, w, off
 
 
-def _check_neurons(model, y) -> None:
-    """A labelled population response must name the fitted neurons, in their order."""
+def _check_neurons(model, y=None, given=None) -> None:
+    """A labelled population response (``y``, or its neuron labels ``given``) must name
+    the fitted neurons, in their order."""
     fitted = model.response_.neuron_labels
     if fitted is None:
         return
     dim = model.response_.neuron_dim
-    given = None
     if type(y).__name__ == "DataFrame":
         given = list(y.columns)
     elif type(y).__name__ == "DataArray" and dim in y.dims and dim in y.indexes:
         given = list(y.indexes[dim])
     if given is not None and list(map(str, given)) != list(map(str, fitted)):
         raise XglmError(
-            f"y: its neurons {given[:6]} are not the fitted neurons {list(fitted)[:6]} in "
-            "the same order; expected the same neuron labels in the same order (xglm never "
-            f"aligns by position). Fix: select them, e.g. y.sel({dim}=list(model.coef_.{dim}."
-            "values)), or y[fitted_columns] for a DataFrame."
+            f"y: its neurons {list(given)[:6]} are not the fitted neurons {list(fitted)[:6]} "
+            "in the same order; expected the same neuron labels in the same order (xglm "
+            f"never aligns by position). Fix: select them, e.g. y.sel({dim}=list(model.coef_."
+            f"{dim}.values)), or y[fitted_columns] for a DataFrame."
         )
 
 

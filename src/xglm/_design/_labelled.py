@@ -101,7 +101,12 @@ def response_from_var(var: Var, name, population: bool, index, what="y") -> Resp
         y = np.asarray(var.values, dtype=float)
     attrs = {k: v for k, v in var.attrs.items() if k != "name"}
     if y.ndim > 2:
-        y = y.reshape(y.shape[0], -1)
+        dims = tuple(var.dims) if var.dims else tuple(f"axis {i}" for i in range(1, y.ndim))
+        raise ResponseError(
+            f"{what}: {name!r} has shape {y.shape} (the samples by {dims}); expected one "
+            "response per sample, or one per sample and neuron. Fix: stack the extra dims "
+            "into one neuron dim, e.g. y.stack(neuron=('neuron', 'trial')) for a DataArray."
+        )
     labels = None
     if y.ndim == 2:
         labels = var.coords[0] if var.coords and var.coords[0] is not None else None
