@@ -575,3 +575,22 @@ def test_feature_mask_dict_for_an_array_design():
         "leaves; expected an array of shape (2, 2) = (n_features, n_neurons). Fix: pass a "
         "0/1 array, or pass X as a dict of named arrays to mask by name."
     )
+
+
+def test_confidence_level_and_random_key_values():
+    m = xglm.GLM().fit(X, COUNTS)
+    expected = (
+        "level: got 1.5; expected a number in (0, 1), e.g. 0.95. Fix: pass the confidence "
+        "level as a fraction, e.g. level=0.95 for 95%."
+    )
+    assert _message(XglmError, lambda: m.summary(level=1.5)) == expected
+    assert _message(XglmError, lambda: m.summary_text(level=1.5)) == expected
+    assert _message(XglmError, lambda: m.simulate(X, random_key="x")) == (
+        "random_key: got 'x'; expected an integer seed or a JAX random key. Fix: e.g. "
+        "random_key=0, or random_key=jax.random.PRNGKey(0)."
+    )
+    import jax
+
+    a, _ = m.simulate(X, random_key=np.int64(3))
+    b, _ = m.simulate(X, random_key=jax.random.PRNGKey(3))
+    np.testing.assert_array_equal(a, b)

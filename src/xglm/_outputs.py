@@ -184,7 +184,15 @@ class FittedModel:
 
         design, eta = self._linear_predictor(X, offset)
         mu = self.family_.link.inverse(jnp.asarray(eta))
-        key = random_key if not isinstance(random_key, int) else jax.random.PRNGKey(random_key)
+        if isinstance(random_key, (int, np.integer)) and not isinstance(random_key, bool):
+            key = jax.random.PRNGKey(int(random_key))
+        elif isinstance(random_key, jax.Array):
+            key = random_key
+        else:
+            raise XglmError(
+                f"random_key: got {random_key!r}; expected an integer seed or a JAX random "
+                "key. Fix: e.g. random_key=0, or random_key=jax.random.PRNGKey(0)."
+            )
         scale = jnp.asarray(self.scale_)
         w = self._sample_weights(sample_weight, design.n_samples, self._n_neurons, design)
         if self.family_.name == "binomial" and not np.all(w == np.round(w)):

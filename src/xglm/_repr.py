@@ -235,6 +235,9 @@ def _coef_text(table: pd.DataFrame, dist: str, level: float) -> list[str]:
 def summary_text(model, level: float = 0.95) -> str:
     """A statsmodels-style plain-text summary (see :meth:`xglm.GLM.summary_text`)."""
     model._check_fitted("summary_text")
+    from ._results import check_level
+
+    check_level(level)
     k = model._n_neurons
     dist = "t" if model.family_.estimates_scale else "norm"
     conf = configuration(model)

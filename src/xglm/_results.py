@@ -369,11 +369,7 @@ def term_effect(model, term, grid=None, level: float = 0.95, intercept: bool = F
     """The fitted effect of one term over ``grid`` with a pointwise confidence band."""
     import xarray as xr
 
-    if not 0 < level < 1:
-        raise XglmError(
-            f"level: got {level!r}; expected a number in (0, 1), e.g. 0.95. Fix: pass the "
-            "confidence level as a fraction, e.g. level=0.95 for 95%."
-        )
+    check_level(level)
     name, key = _term_key(model, term)
     layout: Layout = model.design_.layout
     sl = layout.slices[layout.names.index(name)]
@@ -455,7 +451,18 @@ def cov_out(model):
     )
 
 
+def check_level(level) -> None:
+    """A confidence level must be a number strictly between 0 and 1."""
+    ok = isinstance(level, (int, float, np.integer, np.floating)) and not isinstance(level, bool)
+    if not (ok and 0 < level < 1):
+        raise XglmError(
+            f"level: got {level!r}; expected a number in (0, 1), e.g. 0.95. Fix: pass the "
+            "confidence level as a fraction, e.g. level=0.95 for 95%."
+        )
+
+
 def summary_table(model, level: float = 0.95) -> pd.DataFrame:
+    check_level(level)
     k = model._n_neurons
     sl = _active_rows(model)
     feats = _param_labels(model)[sl]
