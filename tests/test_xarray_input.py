@@ -330,3 +330,31 @@ def test_response_with_more_than_one_extra_dim_is_refused():
         "one response per sample, or one per sample and neuron. Fix: stack the extra dims "
         "into one neuron dim, e.g. y.stack(neuron=('neuron', 'trial')) for a DataArray."
     )
+
+
+def test_labelled_starting_values_are_matched_by_label():
+    ds, _ = _population_data()
+    f = "spikes ~ bs(position, df=4) + speed"
+    fit = xglm.glm(f, data=ds)
+    # one iteration from the solution stays near it; from a scrambled start it would not
+    one = {"solver_kwargs": {"maxiter": 1}}
+    permuted = fit.coef_.isel(feature=[4, 0, 3, 1, 2], neuron=[2, 0, 1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", xglm.errors.ConvergenceWarning)
+        ref = xglm.PopulationGLM(formula=f, **one).fit(
+            ds, init_params=(fit.coef_, fit.intercept_.values)
+        )
+        other = xglm.PopulationGLM(formula=f, **one).fit(
+            ds, init_params=(permuted.transpose("neuron", "feature"), fit.intercept_.values)
+        )
+    np.testing.assert_array_equal(other.coef_.values, ref.coef_.values)
+    np.testing.assert_allclose(ref.coef_.values, fit.coef_.values, rtol=1e-7, atol=1e-10)
+    with pytest.raises(xglm.errors.XglmError) as err:
+        xglm.PopulationGLM(formula=f).fit(
+            ds, init_params=(fit.coef_.rename(feature="coef"), fit.intercept_.values)
+        )
+    assert str(err.value) == (
+        "init_params[0]: got a DataArray with dims ('coef', 'neuron'); expected ('feature', "
+        "'neuron'), as coef_. Fix: pass coefficients labelled like coef_ (e.g. a previous "
+        "fit's coef_)."
+    )

@@ -284,7 +284,7 @@ class GLM(FittedModel):
             return tol, int(kwargs.get("maxiter", 100 if name == "irls" else 10000))
 
         tol, maxiter = stopping(solver)
-        beta0, b0, from_start = self._init(init_params, design, k)
+        beta0, b0, from_start = self._init(init_params, design, k, response.neuron_labels)
 
         # the core streams the design feature-major (see _device.feature_major)
         args = dict(
@@ -475,7 +475,7 @@ class GLM(FittedModel):
             off = off[:, None]
         return off
 
-    def _init(self, init_params, design, k):
+    def _init(self, init_params, design, k, neuron_labels=None):
         p = design.layout.n_features
         shape = (p,) if k is None else (p, k)
         bshape = () if k is None else (k,)
@@ -488,7 +488,9 @@ class GLM(FittedModel):
                 "expected a 2-tuple (coef, intercept). Fix: init_params=(coef, intercept)."
             )
         coef, icpt = init_params
-        flat = _results.flatten_coef(coef, design.layout, k, what="init_params[0]")
+        flat = _results.flatten_coef(
+            coef, design.layout, k, what="init_params[0]", neuron_labels=neuron_labels
+        )
         try:
             b = np.asarray(icpt, dtype=float).reshape(-1)
         except (TypeError, ValueError) as exc:

@@ -500,12 +500,41 @@ def summary_table(model, level: float = 0.95) -> pd.DataFrame:
     return table
 
 
-def flatten_coef(coef, layout: Layout, k, what="coef") -> np.ndarray:
-    """Inverse of :func:`coef_out`: user-structured coefficients to ``(p[, k])``."""
+def _coef_from_dataarray(da, layout: Layout, k, what, neuron_labels) -> np.ndarray:
+    want_dims = ("feature",) if k is None else ("feature", "neuron")
+    if sorted(da.dims) != sorted(want_dims):
+        raise XglmError(
+            f"{what}: got a DataArray with dims {da.dims}; expected {want_dims}, as coef_. "
+            "Fix: pass coefficients labelled like coef_ (e.g. a previous fit's coef_)."
+        )
+    if "feature" in da.indexes:
+        have = [str(v) for v in da.indexes["feature"]]
+        want = list(layout.feature_labels)
+        if sorted(have) != sorted(want):
+            raise XglmError(
+                f"{what}: the feature labels {have[:6]} do not match the design's features "
+                f"{want[:6]}. Fix: label the coefficients like coef_."
+            )
+        da = da.assign_coords(feature=have).sel(feature=want)
+    if k is not None and "neuron" in da.indexes and neuron_labels is not None:
+        have = [str(v) for v in da.indexes["neuron"]]
+        want = [str(v) for v in neuron_labels]
+        if sorted(have) != sorted(want):
+            raise XglmError(
+                f"{what}: the neuron labels {have[:6]} do not match the response's neurons "
+                f"{want[:6]}. Fix: label the coefficients like coef_."
+            )
+        da = da.assign_coords(neuron=have).sel(neuron=want)
+    return np.asarray(da.transpose(*want_dims).values)
+
+
+def flatten_coef(coef, layout: Layout, k, what="coef", neuron_labels=None) -> np.ndarray:
+    """Inverse of :func:`coef_out`: user-structured coefficients to ``(p[, k])``; a
+    DataArray is matched by its feature (and neuron) labels, in any order of its dims."""
     p = layout.n_features
     shape = (p,) if k is None else (p, k)
     if type(coef).__name__ == "DataArray":
-        coef = np.asarray(coef.transpose(*coef.dims).values)
+        coef = _coef_from_dataarray(coef, layout, k, what, neuron_labels)
     if isinstance(coef, (dict, list, tuple)) and layout.kind == "pytree":
         leaves, names, _ = flatten_pytree(coef)
         if isinstance(coef, dict) and set(names) == set(layout.names):
