@@ -241,13 +241,12 @@ def test_population_scores_check_the_neurons_and_samples():
     )
     model = xglm.PopulationGLM().fit(X, Y)
     assert model.score(X, Y.transpose("neuron", "time")) == model.score(X, Y)
-    with pytest.raises(xglm.errors.XglmError) as err:
+    with pytest.raises(DesignError) as err:
         model.score(X, Y.isel(neuron=[2, 1, 0]))
     assert str(err.value) == (
-        "y: its neurons ['c', 'b', 'a'] are not the fitted neurons ['a', 'b', 'c'] in the "
+        "y: its neurons ['c', 'b', 'a'] are not the model's neurons ['a', 'b', 'c'] in the "
         "same order; expected the same neuron labels in the same order (xglm never aligns "
-        "by position). Fix: select them, e.g. y.sel(neuron=list(model.coef_.neuron.values)), "
-        "or y[fitted_columns] for a DataFrame."
+        "by position). Fix: select them, e.g. y.sel(neuron=...) in the neurons' order."
     )
     with pytest.raises(DesignError, match="^y: the 'time' coordinate has the same labels"):
         model.score(X, Y.isel(time=rng.permutation(n)))

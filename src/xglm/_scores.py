@@ -45,7 +45,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._design import prepare, prepare_new
-from ._design._tables import sample_array
+from ._design._tables import check_neuron_labels, sample_array
 from .errors import XglmError
 
 __all__ = ["score_model", "SCORE_TYPES", "null_intercept"]
@@ -145,21 +145,8 @@ def _arrays(model, X, y, sample_weight, offset):
 def _check_neurons(model, y=None, given=None) -> None:
     """A labelled population response (``y``, or its neuron labels ``given``) must name
     the fitted neurons, in their order."""
-    fitted = model.response_.neuron_labels
-    if fitted is None:
-        return
-    dim = model.response_.neuron_dim
-    if type(y).__name__ == "DataFrame":
-        given = list(y.columns)
-    elif type(y).__name__ == "DataArray" and dim in y.dims and dim in y.indexes:
-        given = list(y.indexes[dim])
-    if given is not None and list(map(str, given)) != list(map(str, fitted)):
-        raise XglmError(
-            f"y: its neurons {list(given)[:6]} are not the fitted neurons {list(fitted)[:6]} "
-            "in the same order; expected the same neuron labels in the same order (xglm "
-            f"never aligns by position). Fix: select them, e.g. y.sel({dim}=list(model.coef_."
-            f"{dim}.values)), or y[fitted_columns] for a DataFrame."
-        )
+    r = model.response_
+    check_neuron_labels(y, r.neuron_labels, "y", r.neuron_dim, given)
 
 
 def _training_null(model):

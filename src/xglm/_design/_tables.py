@@ -466,20 +466,21 @@ def check_var_coords(name, var: Var, dims, coords, what: str) -> None:
             )
 
 
-def check_neuron_labels(value, labels, what: str, dim: str = NEURON_DIM) -> None:
+def check_neuron_labels(value, labels, what: str, dim: str = NEURON_DIM, given=None) -> None:
     """A labelled per-neuron ``value`` (a DataArray with a ``dim`` coordinate, or a
-    DataFrame's columns) must name the neurons ``labels`` in their order; plain arrays,
-    and any value when the neurons have no labels, are left to the shape checks."""
+    DataFrame's columns), or the neuron labels ``given``, must name the neurons
+    ``labels`` in their order; plain arrays, and any value when the neurons have no
+    labels, are left to the shape checks."""
     if labels is None:
         return
-    given = None
     if isinstance(value, pd.DataFrame):
         given = list(value.columns)
     elif is_dataarray(value) and dim in value.dims and dim in value.indexes:
         given = list(value.indexes[dim])
     if given is not None and list(map(str, given)) != list(map(str, labels)):
         raise DesignError(
-            f"{what}: its neurons {given[:6]} are not the model's neurons {list(labels)[:6]} "
+            f"{what}: its neurons {list(given)[:6]} are not the model's neurons "
+            f"{list(labels)[:6]} "
             "in the same order; expected the same neuron labels in the same order (xglm "
             f"never aligns by position). Fix: select them, e.g. {what}.sel({dim}=...) in "
             "the neurons' order."
