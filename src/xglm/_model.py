@@ -488,6 +488,16 @@ class GLM(FittedModel):
                 "expected a 2-tuple (coef, intercept). Fix: init_params=(coef, intercept)."
             )
         coef, icpt = init_params
+        if type(icpt).__name__ == "DataArray" and k is not None and "neuron" in icpt.indexes:
+            have = [str(v) for v in icpt.indexes["neuron"]]
+            want = [str(v) for v in (neuron_labels if neuron_labels is not None else range(k))]
+            if sorted(have) != sorted(want):
+                raise XglmError(
+                    f"init_params[1]: the neuron labels {have[:6]} do not match the "
+                    f"response's neurons {want[:6]}. Fix: label the intercepts like "
+                    "intercept_."
+                )
+            icpt = icpt.assign_coords(neuron=have).sel(neuron=want)
         flat = _results.flatten_coef(
             coef, design.layout, k, what="init_params[0]", neuron_labels=neuron_labels
         )
