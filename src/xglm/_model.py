@@ -16,7 +16,7 @@ import numpy as np
 from . import _results
 from ._design import Design, prepare
 from ._design._labelled import check_intercept
-from ._design._tables import check_neuron_labels, sample_array
+from ._design._tables import by_neuron_label, check_neuron_labels, sample_array
 from ._device import core_arrays, feature_major
 from ._families import NegativeBinomial, get_family
 from ._negbin import fit_alternating
@@ -488,16 +488,15 @@ class GLM(FittedModel):
                 "expected a 2-tuple (coef, intercept). Fix: init_params=(coef, intercept)."
             )
         coef, icpt = init_params
-        if type(icpt).__name__ == "DataArray" and k is not None and "neuron" in icpt.indexes:
-            have = [str(v) for v in icpt.indexes["neuron"]]
-            want = [str(v) for v in (neuron_labels if neuron_labels is not None else range(k))]
-            if sorted(have) != sorted(want):
+        if type(icpt).__name__ == "DataArray" and k is not None:
+            matched, have, want = by_neuron_label(icpt, neuron_labels, k)
+            if matched is None:
                 raise XglmError(
                     f"init_params[1]: the neuron labels {have[:6]} do not match the "
                     f"response's neurons {want[:6]}. Fix: label the intercepts like "
                     "intercept_."
                 )
-            icpt = icpt.assign_coords(neuron=have).sel(neuron=want)
+            icpt = matched
         flat = _results.flatten_coef(
             coef, design.layout, k, what="init_params[0]", neuron_labels=neuron_labels
         )

@@ -16,10 +16,10 @@ from ._design import (
     entries_along,
     flatten_pytree,
     match_names,
-    name_of,
     split_columns,
     unflatten,
 )
+from ._design._tables import by_neuron_label, by_term_label
 from ._inference import wald_table
 from .errors import XglmError
 
@@ -516,15 +516,13 @@ def _coef_from_dataarray(da, layout: Layout, k, what, neuron_labels) -> np.ndarr
                 f"{want[:6]}. Fix: label the coefficients like coef_."
             )
         da = da.assign_coords(feature=have).sel(feature=want)
-    if k is not None and "neuron" in da.indexes and neuron_labels is not None:
-        have = [str(v) for v in da.indexes["neuron"]]
-        want = [str(v) for v in neuron_labels]
-        if sorted(have) != sorted(want):
+    if k is not None and neuron_labels is not None:
+        da, have, want = by_neuron_label(da, neuron_labels, k)
+        if da is None:
             raise XglmError(
                 f"{what}: the neuron labels {have[:6]} do not match the response's neurons "
                 f"{want[:6]}. Fix: label the coefficients like coef_."
             )
-        da = da.assign_coords(neuron=have).sel(neuron=want)
     return np.asarray(da.transpose(*want_dims).values)
 
 
@@ -588,33 +586,27 @@ def feature_mask_array(
                 "'feature' (or 'term'), e.g. with .rename() or .squeeze()."
             )
         other = [d for d in mask.dims if d != "neuron"][0]
-        if "neuron" in mask.indexes:
-            have = mask.indexes["neuron"].tolist()
-            want = list(neuron_labels) if neuron_labels is not None else list(range(k))
-            if sorted(map(str, have)) != sorted(map(str, want)) or len(have) != len(want):
-                whose = (
-                    "the response's neurons"
-                    if neuron_labels is not None
-                    else ("y, a plain array whose neurons are the positions")
-                )
-                raise XglmError(
-                    f"feature_mask: the DataArray's neuron labels {have[:6]} do not match "
-                    f"{whose} {want[:6]}. Fix: label the mask's neurons as y's."
-                )
-            mask = mask.assign_coords(neuron=[str(v) for v in have]).sel(
-                neuron=[str(v) for v in want]
+        matched, have, want = by_neuron_label(mask, neuron_labels, k)
+        if matched is None:
+            whose = (
+                "the response's neurons"
+                if neuron_labels is not None
+                else ("y, a plain array whose neurons are the positions")
             )
+            raise XglmError(
+                f"feature_mask: the DataArray's neuron labels {have[:6]} do not match "
+                f"{whose} {want[:6]}. Fix: label the mask's neurons as y's."
+            )
+        mask = matched
         if other == "term" and "term" in mask.indexes:
-            # full term names, or the short labels of formula terms
-            terms = [name_of(str(t), layout.names, short_names) for t in mask.term.values]
-            unknown = [str(t) for t, n in zip(mask.term.values, terms, strict=True) if n is None]
-            if unknown or sorted(terms) != sorted(layout.names):
+            matched, *_ = by_term_label(mask, layout, short_names)
+            if matched is None:
                 raise XglmError(
                     f"feature_mask: the DataArray's terms {[str(t) for t in mask.term.values]} "
                     f"do not match the model's terms {list(layout.names)}. Fix: one row per "
                     "term, labelled by term name (or a formula term's short label)."
                 )
-            mask = mask.assign_coords(term=terms).sel(term=list(layout.term_of_feature))
+            mask = matched
         elif other == "term":
             mask = mask.sel(term=list(layout.term_of_feature))
         elif other == "feature" and "feature" in mask.coords:

@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._design._layout import Layout, entries_along, match_names, name_of
+from ._design._tables import by_neuron_label, by_term_label
 from ._penalties import (
     ElasticNet,
     GroupLasso,
@@ -108,14 +109,14 @@ def _from_dataarray(da, layout: Layout, k, neuron_labels, what, short_names=None
                 "Fix: drop the neuron dim or use PopulationGLM."
             )
         if neuron_labels is not None and "neuron" in da.coords:
-            want = list(neuron_labels)
-            have = da.coords["neuron"].values.tolist()
-            if sorted(map(str, have)) != sorted(map(str, want)):
+            matched, _, _ = by_neuron_label(da, neuron_labels, k)
+            if matched is None:
                 raise PenaltyError(
-                    f"{what}: neuron labels {have} do not match the response's neurons "
-                    f"{want}. Fix: give one strength per neuron of y, labelled alike."
+                    f"{what}: neuron labels {da.coords['neuron'].values.tolist()} do not "
+                    f"match the response's neurons {list(neuron_labels)}. Fix: give one "
+                    "strength per neuron of y, labelled alike."
                 )
-            da = da.sel(neuron=want)
+            da = matched
         elif neuron_labels is None and "neuron" in da.coords:
             # a plain-array response: its neurons are the positions 0..k-1
             have = da.coords["neuron"].values.tolist()
@@ -142,21 +143,15 @@ def _from_dataarray(da, layout: Layout, k, neuron_labels, what, short_names=None
                 f"{what}: got a DataArray with a 'term' dim but no 'term' coordinate. Fix: "
                 f"label it, e.g. coords={{'term': {list(layout.names)}}}."
             )
-        # full term names, or the short labels of formula terms ("position" for
-        # "bs(position, df=5)")
-        have = [
-            name_of(str(v), layout.names, short_names) or str(v) for v in da.coords["term"].values
-        ]
-        missing = [n for n in layout.names if n not in have]
-        unknown = [n for n in have if n not in layout.names]
-        if missing or unknown:
+        # full term names, or the short labels of formula terms
+        matched, have, missing, unknown = by_term_label(da, layout, short_names)
+        if matched is None:
             raise PenaltyError(
                 f"{what}: the DataArray's terms {have} do not match the model's terms "
                 f"{list(layout.names)} (missing: {missing}, unknown: {unknown}). "
                 "Fix: give one strength per term, labelled by term name."
             )
-        da = da.assign_coords(term=have)
-        da = da.sel(term=list(layout.term_of_feature))
+        da = matched
     order = [d for d in ("feature", "term", "neuron") if d in dims]
     arr = np.asarray(da.transpose(*order).values, dtype=float)
     if "neuron" in dims and not ({"feature", "term"} & dims):

@@ -20,12 +20,15 @@ import pandas as pd
 
 from ..errors import DesignError, DroppedRowsWarning
 from ._arrays import design_checksum
+from ._layout import Layout, name_of
 
 __all__ = [
     "NEURON_DIM",
     "SAMPLE_DIM_NAMES",
     "Table",
     "Var",
+    "by_neuron_label",
+    "by_term_label",
     "check_neuron_labels",
     "check_same_index",
     "check_var_coords",
@@ -485,3 +488,38 @@ def check_neuron_labels(value, labels, what: str, dim: str = NEURON_DIM, given=N
             f"never aligns by position). Fix: select them, e.g. {what}.sel({dim}=...) in "
             "the neurons' order."
         )
+
+
+def by_neuron_label(da, neuron_labels, k: int):
+    """A DataArray's ``neuron`` dim in the order of the response's neurons, matched by
+    their labels as text (a plain response's neurons are the positions ``0..k-1``).
+
+    Returns ``(da, have, want)``: ``da`` reordered, or None when the labels differ (the
+    caller names the argument); ``have`` and ``want`` as text. A DataArray without
+    neuron labels is returned as it is.
+    """
+    if "neuron" not in da.indexes:
+        return da, None, None
+    have = [str(v) for v in da.indexes["neuron"]]
+    want = [str(v) for v in (neuron_labels if neuron_labels is not None else range(k))]
+    if sorted(have) != sorted(want) or len(have) != len(want):
+        return None, have, want
+    return da.assign_coords(neuron=have).sel(neuron=want), have, want
+
+
+def by_term_label(da, layout: Layout, short_names=None):
+    """A DataArray with a ``term`` dim spread over the design's features: its terms by
+    full name or, for formula terms, short label (``"position"`` for
+    ``bs(position, df=5)``), one row per term.
+
+    Returns ``(da, have, missing, unknown)``: ``da`` over the features (a ``term``
+    coordinate per feature), or None when the terms do not match; ``have`` the terms
+    as resolved (unresolved ones as given), and the model's terms it lacks and its
+    terms the model lacks.
+    """
+    have = [name_of(str(v), layout.names, short_names) or str(v) for v in da.coords["term"].values]
+    missing = [n for n in layout.names if n not in have]
+    unknown = [n for n in have if n not in layout.names]
+    if missing or unknown or len(set(have)) != len(have):
+        return None, have, missing, unknown
+    return da.assign_coords(term=have).sel(term=list(layout.term_of_feature)), have, [], []
