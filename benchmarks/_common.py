@@ -638,6 +638,13 @@ def markdown_table(res: dict, title: str) -> str:
                 "(a second fit of the same shapes must compile nothing); "
                 f"solver {e.get('solver')}, iterations {_iters(e.get('n_iter'))}."
             )
+        if "statistics_s" in e:
+            lines.append(
+                "xglm's reported statistics (deviance, AIC, standard errors), computed on "
+                f"first use outside the timed fit: {fmt_t(e['statistics_s'])} more, warm; "
+                f"{fmt_t(e.get('statistics_first_s', float('nan')))} the first time in a "
+                "process (compiling). The peers compute none of them."
+            )
     lines.append("")
     return "\n".join(lines)
 

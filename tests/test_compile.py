@@ -4,10 +4,11 @@ xglm's programs compile with the fast-compile options without changing results."
 import equinox as eqx
 import jax
 import numpy as np
+import statsmodels.api as sm
 
 import xglm
 from xglm._compile import FAST_COMPILE, SPLIT_OPTION, codegen_parts, compiler_options
-from xglm._inference import information_matrices, summary_statistics
+from xglm._inference import check_statistics, information_matrices, summary_statistics
 from xglm._solvers import TRACE_COUNT, _fit_arrays_jit
 
 
@@ -20,12 +21,28 @@ def _data(seed, n=300, p=4):
 
 def test_second_fit_does_not_retrace():
     X, y = _data(0)
-    xglm.GLM(regularizer="Ridge", regularizer_strength=0.1).fit(X, y)
+    xglm.GLM(regularizer="Ridge", regularizer_strength=0.1).fit(X, y).summary()
     before = dict(TRACE_COUNT)
     X2, y2 = _data(1)
     m = xglm.GLM(regularizer="Ridge", regularizer_strength=0.5).fit(X2, y2)
+    m.summary()
     assert m.converged_
     assert TRACE_COUNT == before
+
+
+def test_statistics_are_traced_on_first_use():
+    # a fit settles its checks; the statistics program runs when a statistic is read
+    X, y = _data(2, n=321, p=3)
+    before = dict(TRACE_COUNT)
+    m = xglm.GLM().fit(X, y)
+    assert TRACE_COUNT == {**before, "fit": before["fit"] + 1, "checks": before["checks"] + 1}
+    assert "deviance_" not in vars(m)
+    deviance = m.deviance_
+    assert TRACE_COUNT["stats"] == before["stats"] + 1
+    assert vars(m)["deviance_"] == deviance
+    ref = sm.GLM(y, sm.add_constant(X), family=sm.families.Poisson()).fit(tol=1e-12)
+    np.testing.assert_allclose(deviance, ref.deviance, rtol=1e-8)
+    np.testing.assert_allclose(m.aic_, ref.aic, rtol=1e-8)
 
 
 def test_population_second_fit_does_not_retrace():
@@ -51,7 +68,7 @@ jax.monitoring.register_event_duration_secs_listener(_count_compiles)
 
 def test_second_fit_does_not_compile():
     X, y = _data(7, n=500, p=5)
-    xglm.GLM(regularizer="Lasso", regularizer_strength=0.01).fit(X, y)
+    xglm.GLM(regularizer="Lasso", regularizer_strength=0.01).fit(X, y).summary()
     before = _COMPILES[0]
     m = xglm.GLM(regularizer="Lasso", regularizer_strength=0.02).fit(X[::-1], y[::-1])
     m.summary()
@@ -104,7 +121,7 @@ def test_compiler_options_do_not_change_results(monkeypatch):
     assert compiler_options() == {**FAST_COMPILE, SPLIT_OPTION: codegen_parts()}
     fast = fit()
     fast_se = fast.summary()["std_err"]  # (the covariance may be computed on first use)
-    for program in (_fit_arrays_jit, summary_statistics, information_matrices):
+    for program in (_fit_arrays_jit, check_statistics, summary_statistics, information_matrices):
         monkeypatch.setattr(program, "compiled", eqx.filter_jit(program.fn))
     default = fit()
     np.testing.assert_allclose(default.coef_, fast.coef_, rtol=1e-10)

@@ -143,7 +143,8 @@ def test_a_design_modified_in_place_after_fit_is_refused_by_the_deferred_covaria
     X = rng.standard_normal((30_000, 90))
     y = rng.poisson(np.exp(0.1 * X[:, 0])).astype(float)
     m = xglm.GLM(regularizer="Ridge", regularizer_strength=1e-3).fit(X, y)
-    assert m._cov_pending is not None  # large and penalized: deferred
+    deviance = m.deviance_  # the statistics, computed on first use
+    assert m._cov_pending is not None  # large and penalized: deferred further
     # the message gives the checksum the fit took and the one now (a sum of the values)
     total, original = design_checksum(X), X[0, 0]
     np.testing.assert_allclose(total, np.sum(X), rtol=1e-12)
@@ -157,9 +158,22 @@ def test_a_design_modified_in_place_after_fit_is_refused_by_the_deferred_covaria
         "model was fitted to. Fix: refit, or pass a copy to fit (X.copy()) when the data "
         "are modified later."
     )
-    X[0, 0] = original  # restored: the covariance is computed, as from a refit's
+    # a model whose statistics were not used yet refuses them too
+    X[0, 0] = original
+    other = xglm.GLM(regularizer="Ridge", regularizer_strength=1e-3).fit(X, y)
+    X[0, 0] += 1.0
+    with pytest.raises(DesignError) as err:
+        other.aic_
+    assert str(err.value) == (
+        f"X: the design was modified in place after fit (its sum changed from {total!r} "
+        f"to {changed!r}); the fit's statistics, computed on first use, need the data the "
+        "model was fitted to. Fix: refit, or pass a copy to fit (X.copy()) when the data "
+        "are modified later."
+    )
+    X[0, 0] = original  # restored: the values are computed, as from a refit's
     ref = xglm.GLM(regularizer="Ridge", regularizer_strength=1e-3).fit(X, y)
     np.testing.assert_allclose(np.asarray(m.bse_), np.asarray(ref.bse_), rtol=1e-12)
+    assert deviance == ref.deviance_ and other.aic_ == ref.aic_
 
 
 def test_a_fitted_model_with_a_deferred_covariance_pickles_with_every_value():
@@ -172,9 +186,9 @@ def test_a_fitted_model_with_a_deferred_covariance_pickles_with_every_value():
     X = rng.standard_normal((30_000, 90))
     y = rng.poisson(np.exp(0.1 * X[:, 0])).astype(float)
     m = xglm.GLM(regularizer="Ridge", regularizer_strength=1e-3).fit(X, y)
-    assert m._cov_pending is not None  # deferred
+    assert m._statistics_pending is not None  # deferred
     for other in (pickle.loads(pickle.dumps(m)), copy.deepcopy(m)):
-        assert other._cov_pending is None
+        assert other._statistics_pending is None and other._cov_pending is None
         np.testing.assert_array_equal(other.coef_, m.coef_)
         np.testing.assert_array_equal(other.intercept_, m.intercept_)
         np.testing.assert_array_equal(other.cov_params(), m.cov_params())

@@ -27,6 +27,7 @@ from ._solvers._information import information, information_screen, map_neurons
 from ._solvers._passes import sparse_x_dot, x_dot
 
 __all__ = [
+    "check_statistics",
     "fit_statistics",
     "information_of",
     "wald_table",
@@ -211,10 +212,55 @@ def summary_statistics(
         objective=0.5 * dev / sum_w + jnp.reshape(penalty.value((coef * mask).T), (-1,)),
     )
     # the means' closest approach to the boundary of the support, over the observations
-    # that count (Family.at_boundary)
-    distance = family.boundary_distance(mu)
+    # that count (Family.at_boundary), and the information matrices asked for
+    _information_outputs(out, Xt, eta, Y, W, M, family, fit_intercept, info_stride)
+    return out
+
+
+@jit
+def check_statistics(
+    Xt,
+    y,
+    w,
+    offset,
+    mask,
+    family: Family,
+    penalty: PenaltyArrays,
+    coef,
+    intercept,
+    fit_intercept: bool,
+    has_offset: bool = True,
+    info_stride: int = 0,
+    idx=None,
+):
+    """What a fit must know before it returns, without the statistics it reports: the
+    means' closest approach to the boundary of the support (``boundary_distance``, for
+    families whose mean is bounded), the total weights (``sum_w``) and the information
+    matrices as ``info_stride`` asks (see :func:`summary_statistics`). One pass over the
+    design (and a Gram matrix per neuron, or a subsample's and one more pass). Arguments
+    as :func:`summary_statistics`; ``has_offset`` is unused (the signatures match, so
+    :func:`fit_statistics` runs either program).
+    """
+    TRACE_COUNT["checks"] += 1
+    if idx is not None:
+        y, w, offset = (neuron_rows(a, idx) for a in (y, w, offset))
+        mask, coef, intercept = mask[idx], coef[idx], intercept[idx]
+        penalty = penalty.neuron(idx)
+    Y, W, OFF, M, eta = _neuron_major_eta(
+        Xt, y, w, offset, mask, coef, intercept, sparse=not penalty.smooth
+    )
+    k = eta.shape[0]
+    out = dict(sum_w=jnp.broadcast_to(jnp.sum(W, axis=1), (k,)))
+    _information_outputs(out, Xt, eta, Y, W, M, family, fit_intercept, info_stride)
+    return out
+
+
+def _information_outputs(out, Xt, eta, Y, W, M, family, fit_intercept, info_stride):
+    """Add to ``out`` the boundary distance of the means and the information matrices
+    that ``info_stride`` asks for (see :func:`summary_statistics`)."""
+    distance = family.boundary_distance(family.link.inverse(eta))
     if distance is not None:
-        counts = jnp.broadcast_to(W > 0, mu.shape)
+        counts = jnp.broadcast_to(W > 0, eta.shape)
         out["boundary_distance"] = jnp.min(jnp.where(counts, distance, jnp.inf), axis=1)
     if info_stride == 1:
         out["info"] = information(Xt, eta, Y, W, M, family, fit_intercept)
@@ -222,7 +268,6 @@ def summary_statistics(
         out["info_sub"], out["info_diag"] = information_screen(
             Xt, eta, Y, W, M, family, fit_intercept, info_stride
         )
-    return out
 
 
 @jit
@@ -234,16 +279,30 @@ def information_matrices(Xt, y, w, offset, mask, family: Family, coef, intercept
 
 
 def fit_statistics(
-    Xt, y, w, offset, mask, family, penalty, coef, intercept, fit_intercept, info, has_offset
+    Xt,
+    y,
+    w,
+    offset,
+    mask,
+    family,
+    penalty,
+    coef,
+    intercept,
+    fit_intercept,
+    info,
+    has_offset,
+    checks_only: bool = False,
 ):
     """Per-neuron fit statistics as numpy arrays with a leading neuron axis ``(k, ...)``.
 
     ``Xt`` is the design feature-major, ``(p, n)``. ``info``: the ``info_stride`` of
     :func:`summary_statistics` (0 skips the information matrices, see
-    :func:`information_of`, on demand).
+    :func:`information_of`, on demand). ``checks_only``: what the fit needs alone
+    (:func:`check_statistics`) instead of the reported statistics.
     """
+    program = check_statistics if checks_only else summary_statistics
     if y.ndim == 1:
-        out = summary_statistics(
+        out = program(
             Xt,
             y,
             w,
@@ -263,7 +322,7 @@ def fit_statistics(
     k, n = y.shape
     parts = []
     for idx in neuron_batches(k, n, Xt.shape[0]):
-        out = summary_statistics(
+        out = program(
             Xt,
             y,
             w,

@@ -8,6 +8,7 @@ results back into the user's structure (arrays, pytrees or labelled xarray objec
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import jax.numpy as jnp
@@ -23,7 +24,7 @@ from ._negbin import fit_alternating
 from ._outputs import FittedModel
 from ._penalties import get_regularizer
 from ._solvers import fit_arrays, overflow_solver, resolve_solver
-from ._statistics import Solution, model_statistics, scalar_or
+from ._statistics import Solution, fit_checks, model_statistics, scalar_or
 from ._strength import resolve_penalty
 from .errors import (
     BoundaryWarning,
@@ -346,7 +347,8 @@ class GLM(FittedModel):
         solution = Solution(
             coef, intercept, np.atleast_1d(out.n_iter), np.atleast_1d(out.converged)
         )
-        st = model_statistics(
+        fit_intercept = bool(self.fit_intercept)
+        checks = fit_checks(
             design,
             yv,
             w,
@@ -355,9 +357,8 @@ class GLM(FittedModel):
             family,
             penalty,
             k,
-            bool(self.fit_intercept),
+            fit_intercept,
             solution,
-            extra_params=int(estimate_alpha),
             args=args,
             tol=tol,
         )
@@ -370,18 +371,32 @@ class GLM(FittedModel):
         self.design_ = design
         self.response_ = response
         self.feature_mask_ = mask
-        self._coef_flat, self._intercept, n_iter, converged = st.solution
+        self._coef_flat, self._intercept, n_iter, converged = checks.solution
         self.n_iter_ = scalar_or(n_iter, k)
         self.converged_ = scalar_or(converged, k)
-        for name, value in st.attributes.items():
-            setattr(self, name, value)
-        self._cov_value, self._cov_pending = st.cov, st.cov_pending
+        # the reported statistics are computed on first use of any of them
+        self._defer_statistics(
+            functools.partial(
+                model_statistics,
+                design,
+                yv,
+                w,
+                off,
+                mask,
+                family,
+                penalty,
+                k,
+                fit_intercept,
+                checks,
+                extra_params=int(estimate_alpha),
+            )
+        )
         self._alpha_estimated = estimate_alpha
         if estimate_alpha:
             self.alpha_ = family.alpha
         elif "alpha_" in self.__dict__:
             del self.alpha_
-        boundary = st.boundary
+        boundary = checks.boundary
         if np.any(boundary):
             which = ""
             if k is not None:

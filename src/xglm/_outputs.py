@@ -20,15 +20,75 @@ from ._design import prepare_new
 from ._scores import score_model
 from .errors import NotFittedError, XglmError
 
-__all__ = ["FittedModel"]
+__all__ = ["FittedModel", "STATISTICS"]
+
+
+class _Statistic:
+    """A fitted statistic: computed, with every other, on the first use of any of them
+    (see :meth:`FittedModel._defer_statistics`), then an ordinary attribute."""
+
+    def __init__(self, doc: str):
+        self.__doc__ = doc
+
+    def __set_name__(self, owner, name: str):
+        self.name = name
+
+    def __get__(self, model, owner=None):
+        if model is None:
+            return self
+        model._statistics_now()
+        try:
+            return model.__dict__[self.name]
+        except KeyError:
+            raise NotFittedError(
+                f"{type(model).__name__} is not fitted yet; expected a fitted model before "
+                f"using {self.name}. Fix: call fit(...) first."
+            ) from None
 
 
 class FittedModel:
     """The fitted estimator's outputs (a base of :class:`~xglm._model.GLM`)."""
 
+    scale_ = _Statistic(
+        "Dispersion: Pearson chi^2 / dof_resid_ where the family estimates it, else 1."
+    )
+    dof_resid_ = _Statistic("Residual degrees of freedom: observations less parameters.")
+    rank_ = _Statistic("Number of estimated (active) parameters, the intercept included.")
+    deviance_ = _Statistic("Deviance, with the prior weights.")
+    objective_ = _Statistic("The penalized objective at the returned coefficients.")
+    null_deviance_ = _Statistic("Deviance of the intercept-only model (with the offset).")
+    pearson_chi2_ = _Statistic("Pearson chi^2 statistic.")
+    loglik_ = _Statistic("Log-likelihood with all constants, as R's logLik.glm.")
+    null_loglik_ = _Statistic("Log-likelihood of the intercept-only model.")
+    nobs_ = _Statistic("Number of observations with a non-zero weight.")
+    null_intercept_ = _Statistic("Intercept of the intercept-only model.")
+    _loglik_scale = _Statistic("Dispersion at which loglik_ is evaluated (R's).")
+    _null_loglik_scale = _Statistic("Dispersion at which null_loglik_ is evaluated (R's).")
+    aic_ = _Statistic("Akaike information criterion, as R's AIC.")
+    bic_ = _Statistic("Bayesian information criterion, as R's BIC.")
+
+    def _defer_statistics(self, compute) -> None:
+        """Drop the statistics of an earlier fit; ``compute()`` returns this fit's
+        (:class:`~xglm._statistics.ModelStatistics`) on their first use."""
+        for name in (*STATISTICS, "_cov_value", "_cov_pending"):
+            self.__dict__.pop(name, None)
+        self._statistics_pending = compute
+
+    def _statistics_now(self) -> None:
+        """Compute the deferred statistics, if any, and set them as attributes."""
+        compute = self.__dict__.get("_statistics_pending")
+        if compute is None:
+            return
+        st = compute()
+        self.__dict__.update(st.attributes)
+        self._cov_value, self._cov_pending = st.cov, st.cov_pending
+        self._statistics_pending = None
+
     def __getstate__(self) -> dict:
-        """Pickling (``pickle``, ``joblib``, ``copy.deepcopy``): a covariance deferred
-        to first use is computed now, since the pending computation cannot be pickled."""
+        """Pickling (``pickle``, ``joblib``, ``copy.deepcopy``): statistics and a
+        covariance deferred to first use are computed now, since pending computations
+        cannot be pickled."""
+        self._statistics_now()
         state = self.__dict__.copy()
         if state.get("_cov_pending") is not None:
             state["_cov_value"] = self._cov
@@ -38,6 +98,7 @@ class FittedModel:
     @property
     def _cov(self):
         """Covariance of (intercept, coefficients), computed on first use when deferred."""
+        self._statistics_now()
         value = self.__dict__.get("_cov_value")
         if value is None and self.__dict__.get("_cov_pending") is not None:
             value = self._cov_pending()
@@ -356,3 +417,9 @@ class FittedModel:
         """
         self._check_fitted("term_effect")
         return _results.term_effect(self, term, grid, level, intercept)
+
+
+# the fitted statistics computed on first use (see FittedModel._defer_statistics)
+STATISTICS = tuple(
+    name for name, value in vars(FittedModel).items() if isinstance(value, _Statistic)
+)

@@ -1,14 +1,13 @@
-"""R-style statistics of a fitted model, computed once after the solve.
+"""R-style statistics of a fitted model: what the fit must settle, and what it reports.
 
-:func:`model_statistics` takes the solver's coefficients and returns everything the
-estimator reports: deviance, dispersion, log-likelihoods, AIC/BIC, the residual degrees
-of freedom and the covariance of the parameters (now, or on first use when it costs a
-Gram matrix of a large design). It works on arrays only; the estimator sets the results
-as attributes.
-
-Fits whose information matrix is too ill-conditioned for the Newton solver's accuracy
-are refined first by R's QR-based IRLS (:func:`refine_ill_conditioned`), which also
-decides rank deficiency as R does.
+:func:`fit_checks` runs at fit time: whether the fitted means reach the boundary of the
+support, and for fits whose information matrix is computed then, the refinement of
+ill-conditioned fits by R's QR-based IRLS (:func:`refine_ill_conditioned`), which also
+decides rank deficiency as R does. :func:`model_statistics` computes everything the
+estimator reports (deviance, dispersion, log-likelihoods, AIC/BIC, the residual degrees
+of freedom and the covariance of the parameters, the last on its own first use when it
+costs a Gram matrix of a large design) on the first use of any of them. Both work on
+arrays only; the estimator sets the results as attributes.
 """
 
 from __future__ import annotations
@@ -38,9 +37,11 @@ from .errors import DesignError, RankDeficientError
 __all__ = [
     "EAGER_INFO_SIZE",
     "QR_CONDITIONING",
+    "Checks",
     "Data",
     "ModelStatistics",
     "Solution",
+    "fit_checks",
     "model_statistics",
     "refine_ill_conditioned",
 ]
@@ -86,18 +87,14 @@ class Data(NamedTuple):
 class ModelStatistics(NamedTuple):
     """What :func:`model_statistics` returns.
 
-    ``solution``: the solver's, or the QR refinement's for the neurons it refined.
     ``attributes``: the estimator's fitted attributes by name (``deviance_``,
     ``scale_``, ...). ``cov``: the covariance of (intercept, coefficients), or None when
-    deferred; ``cov_pending`` then computes it. ``boundary`` ``(k or 1,)``: whether the
-    fitted means reach the boundary of the family's support.
+    deferred; ``cov_pending`` then computes it.
     """
 
-    solution: Solution
     attributes: dict
     cov: np.ndarray | None
     cov_pending: Callable[[], np.ndarray] | None
-    boundary: np.ndarray
 
 
 def refine_ill_conditioned(
@@ -170,7 +167,30 @@ def _screen_passes(st: dict, mask: np.ndarray, k: int | None, fit_intercept: boo
     return True
 
 
-def model_statistics(
+class Checks(NamedTuple):
+    """What :func:`fit_checks` returns.
+
+    ``solution``: the solver's, or the QR refinement's for the neurons it refined.
+    ``boundary`` ``(k or 1,)``: whether the fitted means reach the boundary of the
+    family's support. ``info``: the information matrices ``(k, p+1, p+1)`` at the
+    solution when the checks computed them, else None. ``qr_cov``: the unscaled
+    covariance of the active parameters of every refined neuron, by neuron.
+    ``checksum``: the design's sum at fit time (see :func:`model_statistics`).
+    """
+
+    solution: Solution
+    boundary: np.ndarray
+    info: np.ndarray | None
+    qr_cov: dict
+    checksum: float
+
+
+def _bounded(family: Family) -> bool:
+    """Whether the family's mean has a boundary to reach (``Family.boundary_distance``)."""
+    return type(family).boundary_distance is not Family.boundary_distance
+
+
+def fit_checks(
     design,
     y: np.ndarray,
     w: np.ndarray,
@@ -182,53 +202,70 @@ def model_statistics(
     fit_intercept: bool,
     solution: Solution,
     *,
-    extra_params: int = 0,
     args: dict | None = None,
     tol: float = 1e-8,
-) -> ModelStatistics:
-    """R-style statistics in float64 at the solver's coefficients.
+) -> Checks:
+    """What a fit settles before it returns: whether its means reach the boundary of the
+    support, and for smooth fits whose information matrix is computed now (small
+    problems, and every unpenalized fit: its rank is checked at fit time) the QR
+    refinement of ill-conditioned neurons and the rank check
+    (:func:`refine_ill_conditioned`).
 
-    ``design``: the :class:`~xglm._design.Design`; ``y``, ``w``, ``off``, ``mask``: as
-    in :class:`Data`; ``args``: the fit's JAX arrays, reused when they are float64.
-    ``extra_params``: estimated parameters beyond the coefficients and the family's own
-    (an estimated negative-binomial ``alpha``), counted in AIC and BIC.
+    The statistics the fit reports come later, on first use (:func:`model_statistics`).
+    Arguments as :func:`model_statistics`; ``args``: the fit's JAX arrays, reused when
+    they are float64.
     """
-    f64 = args is not None and args["X"].dtype == jnp.float64
-    X64 = args["X"] if f64 else feature_major(design.X, np.float64)
     n, p = design.X.shape
     l2 = np.asarray(penalty.l2)
     sparse = penalty.has_l1 or penalty.has_group
     unpenalized = not np.any(l2) and not sparse
-    # the information matrix costs a Gram matrix: computed now when cheap, otherwise on
-    # first use of the covariance. An unpenalized fit needs the rank check now: where the
+    checksum = design.extra.get("checksum")
+    if checksum is None:
+        checksum = design_checksum(design.X)
+    # the information matrix costs a Gram matrix: computed now when cheap, where it
+    # decides the refinement. An unpenalized fit needs the rank check now: where the
     # solver estimates the information from a row subsample, a bound on the conditioning
     # from that subsample settles it at a fraction of the Gram matrix, which is then
     # computed only when the bound cannot
     screen = info_stride(n, p) if unpenalized else 1
-    if screen > 1:
+    if sparse:
+        stride = 0
+    elif screen > 1:
         stride = screen
     else:
         stride = int(n * (p + 1) ** 2 * (k or 1) <= EAGER_INFO_SIZE)
+    none = np.zeros(k or 1, bool)
+    if stride == 0 and not _bounded(family):
+        return Checks(solution, none, None, {}, checksum)
+    f64 = args is not None and args["X"].dtype == jnp.float64
     if f64:
-        arrays = (X64, args["y"], args["w"], args["offset"], args["mask"])
+        arrays = (args["X"], args["y"], args["w"], args["offset"], args["mask"])
     else:
         resp = core_arrays(y, w, off, np.float64)
+        X64 = feature_major(design.X, np.float64)
         arrays = (X64, resp["y"], resp["w"], resp["offset"], np.asarray(mask, float))
     has_offset = bool(np.any(off != 0))
 
-    def statistics(coef, intercept, stride):
-        b = np.asarray(intercept if k is not None else intercept[0])
+    def checks(solution, stride):
+        b = np.asarray(solution.intercept if k is not None else solution.intercept[0])
         return fit_statistics(
-            *arrays, family, penalty, coef, b, fit_intercept, info=stride, has_offset=has_offset
+            *arrays,
+            family,
+            penalty,
+            solution.coef,
+            b,
+            fit_intercept,
+            info=stride,
+            has_offset=has_offset,
+            checks_only=True,
         )
 
-    st = statistics(solution.coef, solution.intercept, stride)
+    st = checks(solution, stride)
     if stride > 1 and not _screen_passes(st, mask, k, fit_intercept):
         b = np.asarray(solution.intercept if k is not None else solution.intercept[0])
-        st["info"] = information_of(X64, *arrays[1:], family, solution.coef, b, fit_intercept)
-    eager = "info" in st
+        st["info"] = information_of(arrays[0], *arrays[1:], family, solution.coef, b, fit_intercept)
     qr_cov = {}
-    if eager and not sparse:
+    if "info" in st:
         labels = ["Intercept"] + list(design.layout.feature_labels)
         data = Data(design.X, y, w, off, mask)
         refined, qr_cov = refine_ill_conditioned(
@@ -236,8 +273,75 @@ def model_statistics(
         )
         if qr_cov:
             solution = refined
-            st = statistics(solution.coef, solution.intercept, 1)
+            st = checks(solution, 1)
+    distance = st.get("boundary_distance")
+    boundary = none if distance is None else np.array([family.at_boundary(d) for d in distance])
+    return Checks(solution, boundary, st.get("info"), qr_cov, checksum)
+
+
+def _check_unmodified(design, checksum: float, what: str) -> None:
+    """Raise :class:`DesignError` when the design's sum is no longer ``checksum``: the
+    data were modified in place after the fit, before ``what`` (a subject and its verb)
+    was computed from them."""
+    now = design_checksum(design.X)
+    if not (now == checksum or (np.isnan(now) and np.isnan(checksum))):
+        raise DesignError(
+            "X: the design was modified in place after fit (its sum changed from "
+            f"{checksum!r} to {now!r}); {what} the data the model was fitted to. Fix: "
+            "refit, or pass a copy to fit (X.copy()) when the data are modified later."
+        )
+
+
+def model_statistics(
+    design,
+    y: np.ndarray,
+    w: np.ndarray,
+    off: np.ndarray,
+    mask: np.ndarray,
+    family: Family,
+    penalty: PenaltyArrays,
+    k: int | None,
+    fit_intercept: bool,
+    checks: Checks,
+    *,
+    extra_params: int = 0,
+) -> ModelStatistics:
+    """R-style statistics in float64 at the checked solution (:func:`fit_checks`).
+
+    Computed on first use of a statistic: from the design the model was given, after
+    checking that it was not modified in place since the fit. ``design``: the
+    :class:`~xglm._design.Design`; ``y``, ``w``, ``off``, ``mask``: as in
+    :class:`Data`. ``extra_params``: estimated parameters beyond the coefficients and
+    the family's own (an estimated negative-binomial ``alpha``), counted in AIC and BIC.
+    """
+    _check_unmodified(design, checks.checksum, "the fit's statistics, computed on first use, need")
+    solution, qr_cov = checks.solution, checks.qr_cov
+    n, p = design.X.shape
+    l2 = np.asarray(penalty.l2)
+    sparse = penalty.has_l1 or penalty.has_group
+    unpenalized = not np.any(l2) and not sparse
+    # the information of a small problem comes with the statistics, unless the checks
+    # computed it or an unpenalized fit's screen found it not needed
+    eager = n * (p + 1) ** 2 * (k or 1) <= EAGER_INFO_SIZE
+    screened = unpenalized and info_stride(n, p) > 1
+    stride = int(checks.info is None and eager and not screened)
+    X64 = feature_major(design.X, np.float64)
+    resp = core_arrays(y, w, off, np.float64)
+    response = (resp["y"], resp["w"], resp["offset"], np.asarray(mask, float))
     coef, intercept = solution.coef, solution.intercept
+    b = np.asarray(intercept if k is not None else intercept[0])
+    st = fit_statistics(
+        X64,
+        *response,
+        family,
+        penalty,
+        coef,
+        b,
+        fit_intercept,
+        info=stride,
+        has_offset=bool(np.any(off != 0)),
+    )
+    info = checks.info if checks.info is not None else st.get("info")
     ks = range(k or 1)
     actives, scales, dofs, ranks = [], [], [], []
     for i in ks:
@@ -273,30 +377,18 @@ def model_statistics(
         return covs[0] if k is None else np.stack(covs)
 
     cov = pending = None
-    if eager:
-        cov = build_cov(st["info"])
+    if info is not None:
+        cov = build_cov(info)
     else:
         # the closure keeps the response, weights and offsets as the estimator holds
-        # them, not the fit's copies (a population's neuron-major response is one; its
-        # buffer is then free for the next fit); the design may be the caller's array,
-        # so a modification in place is detected
-        b = np.asarray(intercept if k is not None else intercept[0])
-        checksum = design.extra.get("checksum")
-        if checksum is None:
-            checksum = design_checksum(design.X)
+        # them, not the fit's copies; the design may be the caller's array, so a
+        # modification in place is detected
 
         def pending():
-            now = design_checksum(design.X)
-            if not (now == checksum or (np.isnan(now) and np.isnan(checksum))):
-                raise DesignError(
-                    "X: the design was modified in place after fit (its sum changed from "
-                    f"{checksum!r} to {now!r}); the covariance, computed on first use, "
-                    "needs the data the model was fitted to. Fix: refit, or pass a copy "
-                    "to fit (X.copy()) when the data are modified later."
-                )
+            _check_unmodified(
+                design, checks.checksum, "the covariance, computed on first use, needs"
+            )
             X = feature_major(design.X, np.float64)
-            resp = core_arrays(y, w, off, np.float64)
-            response = (resp["y"], resp["w"], resp["offset"], np.asarray(mask, float))
             return build_cov(information_of(X, *response, family, coef, b, fit_intercept))
 
     npar = np.asarray(ranks, float) + family.n_extra_params() + extra_params
@@ -326,9 +418,4 @@ def model_statistics(
         aic_=-2 * loglik + 2 * npar,
         bic_=-2 * loglik + np.log(nobs) * npar,
     )
-    distance = st.get("boundary_distance")
-    if distance is None:
-        boundary = np.zeros(k or 1, bool)
-    else:
-        boundary = np.array([family.at_boundary(d) for d in distance])
-    return ModelStatistics(solution, attributes, cov, pending, boundary)
+    return ModelStatistics(attributes, cov, pending)

@@ -54,7 +54,7 @@ _ALIASES = {
 _SMOOTH_ONLY = ("lbfgs", "bfgs", "nonlinear_cg")
 
 # incremented each time the core is traced; tests use it to prove there is no retrace
-TRACE_COUNT = {"fit": 0, "stats": 0}
+TRACE_COUNT = {"fit": 0, "checks": 0, "stats": 0}
 
 
 def resolve_solver(solver: str | None, penalty: PenaltyArrays, n_features: int) -> str:
