@@ -43,6 +43,11 @@ def test_statistics_are_traced_on_first_use():
     ref = sm.GLM(y, sm.add_constant(X), family=sm.families.Poisson()).fit(tol=1e-12)
     np.testing.assert_allclose(deviance, ref.deviance, rtol=1e-8)
     np.testing.assert_allclose(m.aic_, ref.aic, rtol=1e-8)
+    # a Gaussian Lasso has nothing to check: no boundary, no rank check
+    before = dict(TRACE_COUNT)
+    lasso = xglm.GLM("gaussian", "Lasso", 0.01).fit(X, y)
+    assert TRACE_COUNT == {**before, "fit": before["fit"] + 1}
+    assert np.isfinite(lasso.deviance_) and TRACE_COUNT["stats"] == before["stats"] + 1
 
 
 def test_population_second_fit_does_not_retrace():
