@@ -547,6 +547,31 @@ def test_array_variable_in_a_formula_keeps_its_coordinate():
     np.testing.assert_allclose(effect.std_err.values, m.summary()["std_err"].values[2:5])
 
 
+def test_interaction_terms_keep_the_written_order_as_statsmodels():
+    # the terms come in the order written and expanded (DESIGN: the user's term order),
+    # which for numeric variables is statsmodels' order too (R sorts by degree)
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    rng = np.random.default_rng(33)
+    d = pd.DataFrame(rng.normal(size=(600, 3)) * 0.5, columns=list("abc"))
+    d["y"] = rng.poisson(np.exp(0.3 + 0.2 * d.a - 0.2 * d.b * d.c)).astype(float)
+    orders = {
+        "y ~ a:b + a": ["a:b", "a"],
+        "y ~ a*b + c": ["a", "b", "a:b", "c"],
+        "y ~ a*b*c": ["a", "b", "a:b", "c", "a:c", "b:c", "a:b:c"],
+        "y ~ c + b:a + b": ["c", "b:a", "b"],
+    }
+    for formula, terms in orders.items():
+        m = xglm.glm(formula, data=d)
+        r = smf.glm(formula, data=d, family=sm.families.Poisson()).fit(tol=1e-12)
+        table = m.summary()
+        assert list(table.index) == ["Intercept", *terms] == list(r.params.index)
+        assert list(m.coef_.term.values) == terms
+        np.testing.assert_allclose(table["coef"], r.params, rtol=1e-6)
+        np.testing.assert_allclose(table["std_err"], r.bse, rtol=1e-5)
+
+
 def test_logical_variables_are_factors_as_in_r():
     import statsmodels.api as sm
     import statsmodels.formula.api as smf
