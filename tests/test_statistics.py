@@ -175,3 +175,56 @@ def test_statistics_of_an_unfitted_model_are_not_fitted_errors():
         "GLM is not fitted yet; expected a fitted model before using aic_. Fix: call "
         "fit(...) first."
     )
+
+
+def test_the_solvers_boundary_distance_is_the_check_programs(monkeypatch):
+    # a large penalized fit takes the means' approach to the boundary from the Newton
+    # solver's last linear predictor instead of a pass of the check program: the same
+    # distances, and the same warning naming the silent neuron
+    import warnings
+
+    from xglm._device import core_arrays, feature_major
+    from xglm._inference import fit_statistics
+    from xglm.errors import BoundaryWarning
+
+    rng = np.random.default_rng(14)
+    n, p = 30_000, 90
+    X = rng.standard_normal((n, p)) * 0.3
+    Y = np.column_stack([rng.poisson(np.exp(0.2 + X[:, 0])), np.zeros(n)])
+    seen = {}
+    real = _statistics.fit_checks
+
+    def spy(*args, **kwargs):
+        seen["distance"] = kwargs["distance"]
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(xglm._model, "fit_checks", spy)
+    messages = []
+    for eager in (False, True):
+        if eager:  # the check program computes the information and the distances
+            monkeypatch.setattr(_statistics, "EAGER_INFO_SIZE", 1e12)
+        pop = xglm.PopulationGLM(regularizer="Ridge", regularizer_strength=1e-3)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            pop.fit(X, Y)
+        messages.append([(w.category, str(w.message)) for w in caught])
+    assert messages[0] == messages[1]
+    assert [c for c, _ in messages[0]] == [BoundaryWarning]
+    assert "for 1 of 2 neurons (1)" in messages[0][0][1]
+    resp = core_arrays(Y, np.ones((n, 1)), np.zeros((n, 1)), np.float64)
+    st = fit_statistics(
+        feature_major(X, np.float64),
+        resp["y"],
+        resp["w"],
+        resp["offset"],
+        np.ones((p, 2)),
+        pop.family_,
+        pop.penalty_,
+        pop._coef_flat,
+        np.asarray(pop._intercept),
+        True,
+        info=0,
+        has_offset=False,
+        checks_only=True,
+    )
+    np.testing.assert_allclose(seen["distance"], st["boundary_distance"], rtol=1e-6)

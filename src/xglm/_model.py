@@ -361,6 +361,7 @@ class GLM(FittedModel):
             solution,
             args=args,
             tol=tol,
+            distance=out.boundary_distance,
         )
         self.family_ = family
         self.regularizer_ = reg

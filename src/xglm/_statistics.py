@@ -204,6 +204,7 @@ def fit_checks(
     *,
     args: dict | None = None,
     tol: float = 1e-8,
+    distance=None,
 ) -> Checks:
     """What a fit settles before it returns: whether its means reach the boundary of the
     support, and for smooth fits whose information matrix is computed now (small
@@ -213,7 +214,9 @@ def fit_checks(
 
     The statistics the fit reports come later, on first use (:func:`model_statistics`).
     Arguments as :func:`model_statistics`; ``args``: the fit's JAX arrays, reused when
-    they are float64.
+    they are float64; ``distance``: the means' closest approach to the boundary per
+    neuron, when the solver gives it (``SolverOutput.boundary_distance``): a fit that
+    needs no information matrix now then needs no pass over the design.
     """
     n, p = design.X.shape
     l2 = np.asarray(penalty.l2)
@@ -237,6 +240,9 @@ def fit_checks(
     none = np.zeros(k or 1, bool)
     if stride == 0 and not _bounded(family):
         return Checks(solution, none, None, {}, checksum)
+    if stride == 0 and distance is not None:
+        boundary = np.array([family.at_boundary(d) for d in np.atleast_1d(distance)])
+        return Checks(solution, boundary, None, {}, checksum)
     f64 = args is not None and args["X"].dtype == jnp.float64
     if f64:
         arrays = (args["X"], args["y"], args["w"], args["offset"], args["mask"])

@@ -199,6 +199,7 @@ def fit_arrays(
         second.converged,
         second.objective,
         out.overflow,
+        second.boundary_distance,
     )
 
 
@@ -258,7 +259,7 @@ def _fit_arrays_jit(
     if solver == "irls":
         # with from_start the solver replaces T0 by the null start
         T0 = jnp.concatenate([b0[:, None], (beta0 * mask).T], axis=1)
-        T, n_iter, conv, obj, over = newton_population(
+        T, n_iter, conv, obj, over, distance = newton_population(
             Xt,
             y,
             w,
@@ -273,7 +274,7 @@ def _fit_arrays_jit(
             maxiter=maxiter,
             working_sets=working_sets,
         )
-        out = SolverOutput(T[:, 1:].T, T[:, 0], n_iter, conv, obj, over)
+        out = SolverOutput(T[:, 1:].T, T[:, 0], n_iter, conv, obj, over, distance)
     else:
         pens = penalty.neuron_major()
 

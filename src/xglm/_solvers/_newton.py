@@ -717,6 +717,13 @@ def newton_population(
         jnp.zeros((k,), bool),
     )
     out = lax.while_loop(cond, body, init)
-    T, F, conv, iters, over = out[0], out[1], out[8], out[11], out[14]
+    T, F, eta_T, conv, iters, over = out[0], out[1], out[2], out[8], out[11], out[14]
     conv = conv & jnp.all(jnp.isfinite(T), axis=1) & ~over
-    return T, iters, conv, F, over
+    # the means' closest approach to the boundary of the support, over the observations
+    # that count, from the last linear predictor (of the solution, or of the point a
+    # step within tol before it: see at_solution)
+    distance = family.boundary_distance(family.link.inverse(eta_T))
+    if distance is not None:
+        counted = jnp.broadcast_to(W > 0, distance.shape)
+        distance = jnp.min(jnp.where(counted, distance, jnp.inf), axis=1)
+    return T, iters, conv, F, over, distance

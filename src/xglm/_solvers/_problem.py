@@ -78,6 +78,9 @@ class SolverOutput(eqx.Module):
     ``overflow``: the Newton solver on working sets, per neuron, whether the solution
     had more nonzero coefficients than its working set holds (the neuron is then left
     unconverged for :func:`xglm._solvers.fit_arrays` to finish without working sets).
+    ``boundary_distance``: the Newton solver, for families whose mean is bounded, per
+    neuron, the fitted means' closest approach to the boundary of the support
+    (``Family.boundary_distance``) over the observations with a non-zero weight.
     """
 
     coef: jax.Array
@@ -86,3 +89,4 @@ class SolverOutput(eqx.Module):
     converged: jax.Array
     objective: jax.Array
     overflow: jax.Array | None = None
+    boundary_distance: jax.Array | None = None
