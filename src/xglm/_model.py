@@ -93,6 +93,16 @@ class GLM(FittedModel):
         Missing values in labelled input raise an error, or rows are dropped with a
         warning.
 
+    Notes
+    -----
+    ``fit`` returns with the coefficients, ``n_iter_`` and ``converged_``, and warns of
+    means on the boundary of the support. The statistics it reports (``deviance_``,
+    ``scale_``, ``dof_resid_``, ``loglik_``, ``aic_``, ``bic_``, ``null_deviance_``,
+    ``pearson_chi2_``, ``nobs_``, ``rank_``, ``objective_`` and the covariance behind
+    ``summary()``) are computed together on the first use of any of them, from the data
+    given to ``fit``: a design modified in place in between is refused with an error
+    (pass ``X.copy()`` to keep it). Pickling and ``save`` compute them.
+
     Examples
     --------
     >>> import numpy as np, xglm
