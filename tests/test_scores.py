@@ -193,3 +193,29 @@ def test_score_errors(poisson):
     )
     with pytest.raises(XglmError, match=r"y: got shape \(200, 2\); expected \(n_samples,\)"):
         m.score(X, np.c_[y, y])
+
+
+def test_log_likelihood_scores_read_the_training_statistics_only_when_needed():
+    # a Poisson or Bernoulli log-likelihood has no dispersion: scoring (a search over
+    # strengths, say) does not compute the fit's statistics; Gaussian's needs R's
+    rng = np.random.default_rng(41)
+    X = rng.normal(size=(300, 3))
+    y = rng.poisson(np.exp(0.2 + X @ [0.3, -0.2, 0.1])).astype(float)
+    lazy = xglm.GLM().fit(X[:200], y[:200])
+    eager = xglm.GLM().fit(X[:200], y[:200])
+    eager.deviance_  # noqa: B018 - the statistics, computed now
+    assert lazy.score(X[200:], y[200:]) == eager.score(X[200:], y[200:])
+    assert lazy._statistics_pending is not None
+    assert lazy.score(X[200:], y[200:], score_type="deviance") == eager.score(
+        X[200:], y[200:], score_type="deviance"
+    )
+    assert lazy._statistics_pending is not None
+    z = X @ [0.3, -0.2, 0.1] + rng.normal(size=300)
+    gauss = xglm.GLM("gaussian").fit(X[:200], z[:200])
+    assert gauss._statistics_pending is not None
+    scored = gauss.score(X[200:], z[200:])
+    assert gauss._statistics_pending is None  # R's dispersion of the training fit
+    mu = gauss.predict(X[200:])
+    s2 = gauss.deviance_ / 200
+    want = np.mean(-0.5 * ((z[200:] - mu) ** 2 / s2 + np.log(2 * np.pi * s2)))
+    np.testing.assert_allclose(scored, want, rtol=1e-12)

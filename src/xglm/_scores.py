@@ -46,6 +46,7 @@ import numpy as np
 
 from ._design import prepare, prepare_new
 from ._design._tables import check_neuron_labels, sample_array
+from ._families import Family
 from .errors import XglmError
 
 __all__ = ["score_model", "SCORE_TYPES", "null_intercept"]
@@ -186,18 +187,21 @@ def score_model(model, X, y, sample_weight, offset, score_type, null="train", pe
     yj, wj = jnp.asarray(yv), jnp.asarray(w)
     mu = fam.link.inverse(jnp.asarray(eta))
     sum_w = np.asarray(wj.sum(axis=0))
-    b0, scale, null_scale = _training_null(model)
     # pooled over a population's neurons, every sum runs over the neurons too
     total = (lambda v: np.sum(v)) if pooled else (lambda v: v)
     if pooled:
         # weights shared by the neurons are one column
         sum_w = total(np.broadcast_to(sum_w, (k,)))
     if score_type == "log-likelihood":
+        # the training fit's statistics (computed on first use) are read only when the
+        # score needs them: not for a family whose likelihood has no dispersion
+        scale = 1.0 if type(fam).r_scale is Family.r_scale else _training_null(model)[1]
         out = total(np.asarray(fam.log_likelihood(yj, mu, wj, jnp.asarray(scale)))) / sum_w
         return _out(model, design, out, score_type, pooled)
     dev = total(np.asarray(fam.deviance(yj, mu, wj)))
     if score_type == "deviance":
         return _out(model, design, -dev / sum_w, score_type, pooled)
+    b0, scale, null_scale = _training_null(model)
     if null == "data":
         b0 = null_intercept(fam, yv, w, off, model.fit_intercept)
     mu0 = fam.link.inverse(jnp.asarray(off + np.asarray(b0)))
