@@ -128,6 +128,17 @@ def _neuron_major_eta(Xt, y, w, offset, mask, coef, intercept, sparse=False):
     return Y, W, OFF, M, eta
 
 
+def _batch_eta(Xt, y, w, offset, mask, penalty, coef, intercept, idx):
+    """The neurons ``idx`` of a population (every neuron: ``None``), taken inside the
+    program: their penalty, coefficients, mask and :func:`_neuron_major_eta`."""
+    if idx is not None:
+        y, w, offset = (neuron_rows(a, idx) for a in (y, w, offset))
+        mask, coef, intercept = mask[idx], coef[idx], intercept[idx]
+        penalty = penalty.neuron(idx)
+    arrays = _neuron_major_eta(Xt, y, w, offset, mask, coef, intercept, not penalty.smooth)
+    return penalty, coef, mask, arrays
+
+
 @jit
 def summary_statistics(
     Xt,
@@ -156,12 +167,8 @@ def summary_statistics(
     for the information, or a subsample's and one more pass for the screen).
     """
     TRACE_COUNT["stats"] += 1
-    if idx is not None:
-        y, w, offset = (neuron_rows(a, idx) for a in (y, w, offset))
-        mask, coef, intercept = mask[idx], coef[idx], intercept[idx]
-        penalty = penalty.neuron(idx)
-    Y, W, OFF, M, eta = _neuron_major_eta(
-        Xt, y, w, offset, mask, coef, intercept, sparse=not penalty.smooth
+    penalty, coef, mask, (Y, W, OFF, M, eta) = _batch_eta(
+        Xt, y, w, offset, mask, penalty, coef, intercept, idx
     )
     k = eta.shape[0]
     wsum = _weighted_sums(W)
@@ -242,12 +249,8 @@ def check_statistics(
     :func:`fit_statistics` runs either program).
     """
     TRACE_COUNT["checks"] += 1
-    if idx is not None:
-        y, w, offset = (neuron_rows(a, idx) for a in (y, w, offset))
-        mask, coef, intercept = mask[idx], coef[idx], intercept[idx]
-        penalty = penalty.neuron(idx)
-    Y, W, OFF, M, eta = _neuron_major_eta(
-        Xt, y, w, offset, mask, coef, intercept, sparse=not penalty.smooth
+    penalty, coef, mask, (Y, W, OFF, M, eta) = _batch_eta(
+        Xt, y, w, offset, mask, penalty, coef, intercept, idx
     )
     k = eta.shape[0]
     out = dict(sum_w=jnp.broadcast_to(jnp.sum(W, axis=1), (k,)))
