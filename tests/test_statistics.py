@@ -228,3 +228,23 @@ def test_the_solvers_boundary_distance_is_the_check_programs(monkeypatch):
         checks_only=True,
     )
     np.testing.assert_allclose(seen["distance"], st["boundary_distance"], rtol=1e-6)
+
+
+def test_a_float32_fit_checks_the_boundary_in_float64():
+    # probabilities within 1e-8 of 1 are 1 in float32: the solver's float32 distances
+    # would report the boundary, so float32 fits are checked in float64, as R's test is
+    import warnings
+
+    rng = np.random.default_rng(15)
+    x = rng.uniform(-1, 1, size=(3000, 1))
+    y = (rng.uniform(size=3000) < 1 / (1 + np.exp(-25 * x[:, 0]))).astype(float)
+    caught = {}
+    for dtype in ("float64", "float32"):
+        m = xglm.GLM("bernoulli", "Lasso", 1e-4, dtype=dtype)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            m.fit(x, y)
+        caught[dtype] = [(w.category, str(w.message)) for w in seen]
+        eta = m.intercept_[0] + x[:, 0] * np.asarray(m.coef_)[0]
+        assert np.max(np.abs(eta)) > 17  # 1 - mu below float32's resolution
+    assert caught["float32"] == caught["float64"] == []
