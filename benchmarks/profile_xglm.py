@@ -2,9 +2,11 @@
 
 For each benchmark problem this times, on warm calls (median of the repeats), the
 pieces of ``GLM.fit``: the design translation (``prepare``), strength resolution
-(``resolve_penalty``), the jitted core (``fit_arrays``, synchronised), the statistics
-(``model_statistics``) and the rest (argument checks, the feature-major design,
-result translation); and, for scale, the kernels an iteration is made of on the same
+(``resolve_penalty``), the jitted core (``fit_arrays``, synchronised), the checks a fit
+settles (``fit_checks``: boundary, rank screen) and the rest (argument checks, the
+feature-major design, result translation); the statistics, computed on their first use
+after the fit, are timed apart (first in the process, and warm); and, for scale, the
+kernels an iteration is made of on the same
 arrays: the passes ``X d`` and ``X^T r`` on the row-major and the feature-major design,
 ``X^T W X`` on all rows and on the solver's row subsample, and the host-to-JAX
 conversions.
@@ -94,13 +96,16 @@ def profile(prob, repeats=5):
     for name in ("prepare", "resolve_penalty", "resolve_solver"):
         wrap_module(name)
     wrap_module("fit_arrays", sync=True)
-    wrap_module("model_statistics")
+    wrap_module("fit_checks")
     try:
         t0 = time.perf_counter()
         m = cls(**kw).fit(X, y)  # first call: compiles
         first = time.perf_counter() - t0
         first_pieces = {k: sum(v) for k, v in acc.items()}
         first_events = {k: (counts[k], events[k]) for k in events if "compile" in k or "trace" in k}
+        t0 = time.perf_counter()
+        m.deviance_, m.bse_  # noqa: B018 - the statistics, computed (and compiled) now
+        first_pieces["statistics on first use (after the fit)"] = time.perf_counter() - t0
         acc.clear()
         totals = []
         for _ in range(repeats):
@@ -108,6 +113,9 @@ def profile(prob, repeats=5):
             m = cls(**kw).fit(X, y)
             np.asarray(m.coef_)
             totals.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        m.deviance_, m.bse_  # noqa: B018
+        stats_warm = time.perf_counter() - t0
     finally:
         for name, f in originals.items():
             setattr(_model, name, f)
@@ -149,7 +157,12 @@ def profile(prob, repeats=5):
     kern[f"X^T W X, every {s_}-th row (the solver's estimate)"] = _timeit(
         lambda: xtwx(Xs, ws).block_until_ready()
     )
-    compile_info = {"first": first, "pieces": first_pieces, "events": first_events}
+    compile_info = {
+        "first": first,
+        "pieces": first_pieces,
+        "events": first_events,
+        "stats_warm": stats_warm,
+    }
     return total, pieces, n_iter, getattr(m, "solver_", "?"), kern, compile_info
 
 
@@ -214,6 +227,11 @@ def main(argv=None):
         lines.append("")
         lines.append(f"warm fit {total * 1e3:.1f} ms, solver `{solver}`, iterations {its}")
         lines.append("")
+        lines.append(
+            "statistics on first use after a warm fit (deviance, standard errors): "
+            f"{comp['stats_warm'] * 1e3:.1f} ms more"
+        )
+        lines.append("")
         lines.append("| piece of `fit` | ms | share |")
         lines.append("|---|---:|---:|")
         for k, v in pieces.items():
@@ -224,7 +242,10 @@ def main(argv=None):
         for k, v in kern.items():
             lines.append(f"| {k} | {v * 1e3:.2f} |")
         lines.append("")
-        lines.append(f"first call {comp['first']:.2f} s (fresh process); inside it:")
+        lines.append(
+            f"first call {comp['first']:.2f} s (fresh process); inside it, and the first "
+            "statistics after it:"
+        )
         lines.append("")
         lines.append("| piece of the first `fit` | s |")
         lines.append("|---|---:|")

@@ -327,12 +327,10 @@ def model_statistics(
     n, p = design.X.shape
     l2 = np.asarray(penalty.l2)
     sparse = penalty.has_l1 or penalty.has_group
-    unpenalized = not np.any(l2) and not sparse
-    # the information of a small problem comes with the statistics, unless the checks
-    # computed it or an unpenalized fit's screen found it not needed
+    # the information of a small problem comes with the statistics (one copy of the
+    # design, one program), unless the checks computed it
     eager = n * (p + 1) ** 2 * (k or 1) <= EAGER_INFO_SIZE
-    screened = unpenalized and info_stride(n, p) > 1
-    stride = int(checks.info is None and eager and not screened)
+    stride = int(checks.info is None and eager)
     X64 = feature_major(design.X, np.float64)
     resp = core_arrays(y, w, off, np.float64)
     response = (resp["y"], resp["w"], resp["offset"], np.asarray(mask, float))
