@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from xglm._device import feature_major
+from xglm._device import column_major_empty, feature_major
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (7, 3), (1000, 5), (257, 12)])
@@ -38,6 +38,42 @@ def test_buffers_are_reused_only_when_no_array_uses_them():
     assert third.unsafe_buffer_pointer() == pointer
     np.testing.assert_array_equal(np.asarray(third), A.T)
     np.testing.assert_array_equal(np.asarray(first), A.T)
+
+
+def test_a_snapshot_restores_the_copy_until_its_buffer_is_handed_out_again():
+    from xglm._device import restore, snapshot
+
+    rng = np.random.default_rng(2)
+    A, B = rng.standard_normal((3000, 50)), rng.standard_normal((3000, 50))
+    first = feature_major(A, np.float64)
+    snap, pointer = snapshot(first), first.unsafe_buffer_pointer()
+    del first
+    again = restore(snap)  # the same buffer, unwritten: the same values
+    assert again.unsafe_buffer_pointer() == pointer
+    np.testing.assert_array_equal(np.asarray(again), A.T)
+    del again
+    assert restore(snap) is not None  # restoring hands nothing out
+    rewritten = feature_major(B, np.float64)  # the free buffer, written over
+    assert rewritten.unsafe_buffer_pointer() == pointer
+    assert restore(snap) is None
+    del rewritten
+    # while a restored copy is used, a transpose of its size takes another buffer
+    first = feature_major(A, np.float64)
+    snap = snapshot(first)
+    del first
+    held = restore(snap)
+    other = feature_major(B, np.float64)
+    assert other.unsafe_buffer_pointer() != held.unsafe_buffer_pointer()
+    np.testing.assert_array_equal(np.asarray(held), A.T)
+    np.testing.assert_array_equal(np.asarray(other), B.T)
+    del held, other
+    assert restore(snap) is None  # the pool now holds the other buffer
+    # an aligned column-major design is aliased, not copied: nothing to snapshot
+    F = column_major_empty(3000, 50)
+    F[:] = A
+    Xt = feature_major(F, np.float64)
+    assert Xt.unsafe_buffer_pointer() == F.T.ctypes.data
+    assert snapshot(Xt) is None
 
 
 def test_a_fitted_model_does_not_keep_the_fit_s_copy_of_the_design():
@@ -134,7 +170,7 @@ def test_a_dataframe_s_float_block_is_the_design_without_a_copy():
         assert design.X.flags.f_contiguous
 
 
-def test_a_design_modified_in_place_after_fit_is_refused_by_the_deferred_covariance():
+def test_statistics_on_first_use_read_the_fitted_data_or_refuse_a_modified_design():
     import xglm
     from xglm._design._arrays import design_checksum
     from xglm.errors import DesignError
@@ -142,14 +178,31 @@ def test_a_design_modified_in_place_after_fit_is_refused_by_the_deferred_covaria
     rng = np.random.default_rng(6)
     X = rng.standard_normal((30_000, 90))
     y = rng.poisson(np.exp(0.1 * X[:, 0])).astype(float)
-    m = xglm.GLM(regularizer="Ridge", regularizer_strength=1e-3).fit(X, y)
-    deviance = m.deviance_  # the statistics, computed on first use
+    ref = xglm.GLM(regularizer="Ridge", regularizer_strength=1e-3).fit(X.copy(), y)
+    ref_stats = (ref.deviance_, ref.aic_, np.asarray(ref.bse_))
+
+    def fit():
+        return xglm.GLM(regularizer="Ridge", regularizer_strength=1e-3).fit(X, y)
+
+    # while the fit's own copy of the design is unwritten, the statistics and the
+    # deferred covariance are read from it: a design modified in place since does not
+    # change them
+    m = fit()
+    deviance = m.deviance_
     assert m._cov_pending is not None  # large and penalized: deferred further
-    # the message gives the checksum the fit took and the one now (a sum of the values)
     total, original = design_checksum(X), X[0, 0]
     np.testing.assert_allclose(total, np.sum(X), rtol=1e-12)
     X[0, 0] += 1.0
     changed = design_checksum(X)
+    assert (deviance, m.aic_) == ref_stats[:2]
+    np.testing.assert_allclose(np.asarray(m.bse_), ref_stats[2], rtol=1e-12)
+    # once a fit of the same size wrote over that copy, the design the model was given
+    # is read, and refused when it changed (the message gives both sums)
+    X[0, 0] = original
+    m, other = fit(), fit()
+    m.deviance_  # noqa: B018
+    X[0, 0] += 1.0
+    xglm.GLM(regularizer="Ridge", regularizer_strength=1e-3).fit(X.copy(), y)
     with pytest.raises(DesignError) as err:
         m.bse_
     assert str(err.value) == (
@@ -158,10 +211,6 @@ def test_a_design_modified_in_place_after_fit_is_refused_by_the_deferred_covaria
         "model was fitted to. Fix: refit, or pass a copy to fit (X.copy()) when the data "
         "are modified later."
     )
-    # a model whose statistics were not used yet refuses them too
-    X[0, 0] = original
-    other = xglm.GLM(regularizer="Ridge", regularizer_strength=1e-3).fit(X, y)
-    X[0, 0] += 1.0
     with pytest.raises(DesignError) as err:
         other.aic_
     assert str(err.value) == (
@@ -170,10 +219,9 @@ def test_a_design_modified_in_place_after_fit_is_refused_by_the_deferred_covaria
         "model was fitted to. Fix: refit, or pass a copy to fit (X.copy()) when the data "
         "are modified later."
     )
-    X[0, 0] = original  # restored: the values are computed, as from a refit's
-    ref = xglm.GLM(regularizer="Ridge", regularizer_strength=1e-3).fit(X, y)
-    np.testing.assert_allclose(np.asarray(m.bse_), np.asarray(ref.bse_), rtol=1e-12)
-    assert deviance == ref.deviance_ and other.aic_ == ref.aic_
+    X[0, 0] = original  # restored: the values are computed, as from the reference fit
+    np.testing.assert_allclose(np.asarray(m.bse_), ref_stats[2], rtol=1e-12)
+    assert other.aic_ == ref_stats[1]
 
 
 def test_a_fitted_model_with_a_deferred_covariance_pickles_with_every_value():

@@ -8,7 +8,10 @@ host buffer alive; xglm never writes into a buffer while an array uses it.
 
 The last two large buffers are kept and written into again by the next transpose of the
 same size once no array uses them (their reference count tells): a refit then touches no
-fresh memory, whose page faults cost as much as the transpose itself.
+fresh memory, whose page faults cost as much as the transpose itself. Each handing out
+of a buffer gets a new token, so a fit can later tell whether its copy of the design is
+still there, unwritten (:func:`snapshot`, :func:`restore`): the statistics computed on
+first use then read it instead of copying the design again.
 
 A design that is already column-major (Fortran order: a DataFrame's values, or a design
 xglm built from columns, see :func:`column_major_empty`) needs no transpose: ``X.T`` is
@@ -17,13 +20,15 @@ aliased as it is when aligned, or copied contiguously.
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections import OrderedDict
+from typing import NamedTuple
 
 import jax
 import numpy as np
 
-__all__ = ["column_major_empty", "core_arrays", "feature_major"]
+__all__ = ["Snapshot", "column_major_empty", "core_arrays", "feature_major", "restore", "snapshot"]
 
 _ALIGN = 64
 # rows per block of a transposing copy (fits the caches for designs of a few hundred
@@ -31,10 +36,12 @@ _ALIGN = 64
 ROW_BLOCK = 1024
 
 
-# size in bytes -> buffer, the most recently used last (see the module docstring)
-_POOL: OrderedDict[int, np.ndarray] = OrderedDict()
+# size in bytes -> [buffer, token of its last handing out], the most recently used last
+# (see the module docstring)
+_POOL: OrderedDict[int, list] = OrderedDict()
 _POOL_SIZE = 2
 _POOL_MIN_BYTES = 1 << 20
+_TOKENS = itertools.count()
 
 
 def _refs(buf) -> int:
@@ -44,8 +51,8 @@ def _refs(buf) -> int:
 def _free_refs() -> int:
     """The references a pooled buffer has when nothing else holds it, counted through
     the same path as in :func:`_buffer` (the pool, a local name, the arguments)."""
-    _POOL[-1] = np.empty(1, np.uint8)
-    buf = _POOL[-1]
+    _POOL[-1] = [np.empty(1, np.uint8), 0]
+    buf = _POOL[-1][0]
     refs = _refs(buf)
     del _POOL[-1]
     return refs
@@ -57,7 +64,8 @@ _FREE_REFS = _free_refs()
 def _buffer(nbytes: int) -> np.ndarray:
     if nbytes < _POOL_MIN_BYTES:
         return np.empty(nbytes, np.uint8)
-    buf = _POOL.get(nbytes)
+    entry = _POOL.get(nbytes)
+    buf = None if entry is None else entry[0]
     # an array aliasing the buffer, or a computation still using it, holds a reference;
     # JAX drops those of deleted arrays on its next dispatch, so one is made first
     if buf is not None and _refs(buf) != _FREE_REFS:
@@ -66,7 +74,7 @@ def _buffer(nbytes: int) -> np.ndarray:
             buf = None
     if buf is None:
         buf = np.empty(nbytes, np.uint8)
-    _POOL[nbytes] = buf
+    _POOL[nbytes] = [buf, next(_TOKENS)]
     _POOL.move_to_end(nbytes)
     while len(_POOL) > _POOL_SIZE:
         _POOL.popitem(last=False)
@@ -81,6 +89,42 @@ def _aligned_empty(shape, dtype, pooled: bool = True) -> np.ndarray:
     buf = _buffer(nbytes + _ALIGN) if pooled else np.empty(nbytes + _ALIGN, np.uint8)
     start = -buf.ctypes.data % _ALIGN
     return buf[start : start + nbytes].view(dtype).reshape(shape)
+
+
+class Snapshot(NamedTuple):
+    """Where a feature-major design lies in a pooled buffer, and the token of the
+    buffer's handing out that wrote it (see :func:`snapshot`)."""
+
+    nbytes: int
+    token: int
+    start: int
+    shape: tuple
+    dtype: np.dtype
+
+
+def snapshot(arr: jax.Array) -> Snapshot | None:
+    """The pooled buffer ``arr`` (from :func:`feature_major`) aliases, or None when it
+    aliases the caller's memory or a buffer outside the pool."""
+    ptr = arr.unsafe_buffer_pointer()
+    for nbytes, (buf, token) in _POOL.items():
+        start = buf.ctypes.data
+        if start <= ptr and ptr + arr.nbytes <= start + buf.nbytes:
+            return Snapshot(nbytes, token, ptr - start, tuple(arr.shape), np.dtype(arr.dtype))
+    return None
+
+
+def restore(snap: Snapshot | None) -> jax.Array | None:
+    """The array of :func:`snapshot` again, aliasing the same buffer, when the buffer was
+    not handed out since (so holds the same values); otherwise None. While the returned
+    array lives, the buffer is in use and a transpose of its size takes a fresh one."""
+    if snap is None:
+        return None
+    entry = _POOL.get(snap.nbytes)
+    if entry is None or entry[1] != snap.token:
+        return None
+    size = int(np.prod(snap.shape, dtype=np.int64)) * snap.dtype.itemsize
+    view = entry[0][snap.start : snap.start + size].view(snap.dtype).reshape(snap.shape)
+    return jax.device_put(view, may_alias=True)
 
 
 def column_major_empty(n: int, p: int, dtype=np.float64) -> np.ndarray:

@@ -18,7 +18,7 @@ from . import _results
 from ._design import Design, prepare
 from ._design._labelled import check_intercept
 from ._design._tables import by_neuron_label, check_neuron_labels, sample_array
-from ._device import core_arrays, feature_major
+from ._device import core_arrays, feature_major, snapshot
 from ._families import NegativeBinomial, get_family
 from ._negbin import fit_alternating
 from ._outputs import FittedModel
@@ -400,6 +400,7 @@ class GLM(FittedModel):
                 fit_intercept,
                 checks,
                 extra_params=int(estimate_alpha),
+                snapshot=snapshot(args["X"]),
             )
         )
         self._alpha_estimated = estimate_alpha

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._design._arrays import design_checksum
-from ._device import core_arrays, feature_major
+from ._device import Snapshot, core_arrays, feature_major, restore
 from ._families import Family
 from ._inference import (
     collinear_columns,
@@ -313,25 +313,39 @@ def model_statistics(
     checks: Checks,
     *,
     extra_params: int = 0,
+    snapshot: Snapshot | None = None,
 ) -> ModelStatistics:
     """R-style statistics in float64 at the checked solution (:func:`fit_checks`).
 
-    Computed on first use of a statistic: from the design the model was given, after
-    checking that it was not modified in place since the fit. ``design``: the
-    :class:`~xglm._design.Design`; ``y``, ``w``, ``off``, ``mask``: as in
-    :class:`Data`. ``extra_params``: estimated parameters beyond the coefficients and
-    the family's own (an estimated negative-binomial ``alpha``), counted in AIC and BIC.
+    Computed on first use of a statistic: from the fit's own float64 copy of the design
+    while it is still there (``snapshot``, see :func:`xglm._device.restore`), otherwise
+    from the design the model was given, after checking that it was not modified in
+    place since the fit. ``design``: the :class:`~xglm._design.Design`; ``y``, ``w``,
+    ``off``, ``mask``: as in :class:`Data`. ``extra_params``: estimated parameters beyond
+    the coefficients and the family's own (an estimated negative-binomial ``alpha``),
+    counted in AIC and BIC.
     """
-    _check_unmodified(design, checks.checksum, "the fit's statistics, computed on first use, need")
+
+    def fitted_design(what: str):
+        """The design the model was fitted to, feature-major in float64."""
+        if snapshot is not None and snapshot.dtype == np.float64:
+            Xt = restore(snapshot)
+            if Xt is not None:
+                return Xt
+        _check_unmodified(design, checks.checksum, what)
+        return feature_major(design.X, np.float64)
+
+    X64 = fitted_design("the fit's statistics, computed on first use, need")
     solution, qr_cov = checks.solution, checks.qr_cov
     n, p = design.X.shape
     l2 = np.asarray(penalty.l2)
     sparse = penalty.has_l1 or penalty.has_group
-    # the information of a small problem comes with the statistics (one copy of the
-    # design, one program), unless the checks computed it
+    # the information of a small problem comes with the statistics, unless the checks
+    # computed it or an unpenalized fit's screen found it not needed (then on first use
+    # of the covariance: reading the deviance or AIC alone does not pay for it)
     eager = n * (p + 1) ** 2 * (k or 1) <= EAGER_INFO_SIZE
-    stride = int(checks.info is None and eager)
-    X64 = feature_major(design.X, np.float64)
+    screened = not np.any(l2) and not sparse and info_stride(n, p) > 1
+    stride = int(checks.info is None and eager and not screened)
     resp = core_arrays(y, w, off, np.float64)
     response = (resp["y"], resp["w"], resp["offset"], np.asarray(mask, float))
     coef, intercept = solution.coef, solution.intercept
@@ -387,14 +401,11 @@ def model_statistics(
         cov = build_cov(info)
     else:
         # the closure keeps the response, weights and offsets as the estimator holds
-        # them, not the fit's copies; the design may be the caller's array, so a
-        # modification in place is detected
+        # them, and of the design the fit's copy's snapshot, not the copy; the design
+        # may be the caller's array, so a modification in place is detected
 
         def pending():
-            _check_unmodified(
-                design, checks.checksum, "the covariance, computed on first use, needs"
-            )
-            X = feature_major(design.X, np.float64)
+            X = fitted_design("the covariance, computed on first use, needs")
             return build_cov(information_of(X, *response, family, coef, b, fit_intercept))
 
     npar = np.asarray(ranks, float) + family.n_extra_params() + extra_params
