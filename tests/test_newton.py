@@ -381,7 +381,8 @@ def test_wide_group_fit_on_working_sets_meets_the_group_conditions(active, frac,
     dense = active * size > WORKING_SET
     assert bool(np.all(np.asarray(outs[-1].overflow))) == dense
     # FISTA would finish with its own default tolerance and iteration limit
-    assert calls[-1][-1] == ("fista", 1e-9, 10000)
+    assert calls[-1][14] == ("fista", 1e-9, 10000)  # the overflow argument
+    assert calls[-1][15] == 0  # penalized: no rank screen
     # chosen automatically, a group fit of more than 255 features that overflows is
     # finished by FISTA
     assert m.solver_ == ("fista" if dense else "irls") and m.converged_

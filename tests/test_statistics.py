@@ -248,3 +248,58 @@ def test_a_float32_fit_checks_the_boundary_in_float64():
         eta = m.intercept_[0] + x[:, 0] * np.asarray(m.coef_)[0]
         assert np.max(np.abs(eta)) > 17  # 1 - mu below float32's resolution
     assert caught["float32"] == caught["float64"] == []
+
+
+@pytest.mark.parametrize("population", [False, True])
+def test_the_solvers_rank_screen_is_the_check_programs(population, monkeypatch):
+    # an unpenalized Newton fit returns the rank screen at its solution with its
+    # coefficients: the same matrices as the check program's, so no pass of its own
+    from xglm._device import core_arrays, feature_major
+    from xglm._inference import fit_statistics
+
+    rng = np.random.default_rng(16)
+    X = rng.standard_normal((N, 5))
+    k = 3 if population else None
+    Y = rng.poisson(np.exp(0.2 + X @ rng.normal(0, 0.2, (5, k or 1))))
+    y = Y if population else Y[:, 0]
+    w = rng.uniform(0.5, 2.0, N)
+    seen = {}
+    real = _statistics.fit_checks
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(xglm._model, "fit_checks", spy)
+    m = (xglm.PopulationGLM() if population else xglm.GLM()).fit(X, y, sample_weight=w)
+    stride = _statistics.screen_stride(N, 5, m.penalty_)
+    assert stride == 16 and seen["screened"] is not None
+    shared = (w, np.zeros(N)) if k is None else (w[:, None], np.zeros((N, 1)))
+    resp = core_arrays(y, *shared, np.float64)
+    st = fit_statistics(
+        feature_major(X, np.float64),
+        resp["y"],
+        resp["w"],
+        resp["offset"],
+        np.ones(5) if k is None else np.ones((5, k)),
+        m.family_,
+        m.penalty_,
+        m._coef_flat,
+        np.asarray(m._intercept if k else m._intercept[0]),
+        True,
+        info=stride,
+        has_offset=False,
+        checks_only=True,
+    )
+    sub, diag = (np.asarray(a) for a in seen["screened"])
+    if k is None:
+        sub, diag = sub[None], diag[None]
+    else:
+        sub, diag = np.moveaxis(sub, -1, 0), np.moveaxis(diag, -1, 0)
+    np.testing.assert_allclose(sub, st["info_sub"], rtol=1e-6)
+    np.testing.assert_allclose(diag, st["info_diag"], rtol=1e-6)
+    np.testing.assert_allclose(seen["distance"], st["boundary_distance"], rtol=1e-6)
+    for i in range(k or 1):
+        ref = sm.GLM(Y[:, i], sm.add_constant(X), family=sm.families.Poisson(), var_weights=w)
+        bse = np.asarray(m.bse_)[i] if k else m.bse_
+        np.testing.assert_allclose(bse, ref.fit(tol=1e-14).bse, rtol=1e-5)

@@ -24,7 +24,7 @@ from ._negbin import fit_alternating
 from ._outputs import FittedModel
 from ._penalties import get_regularizer
 from ._solvers import fit_arrays, overflow_solver, resolve_solver
-from ._statistics import Solution, fit_checks, model_statistics, scalar_or
+from ._statistics import Solution, fit_checks, model_statistics, scalar_or, screen_stride
 from ._strength import resolve_penalty
 from .errors import (
     BoundaryWarning,
@@ -304,6 +304,9 @@ class GLM(FittedModel):
             mask=np.asarray(mask, dtype),
         )
 
+        # an unpenalized Newton fit also returns the rank screen of its checks
+        screen = 0 if estimate_alpha else screen_stride(n, design.layout.n_features, penalty)
+
         def run(fam, beta0, b0, from_start):
             if isinstance(fam, NegativeBinomial) and not fam.estimate_alpha:
                 # alpha as an array is traced, so a new alpha does not recompile
@@ -324,6 +327,7 @@ class GLM(FittedModel):
                 maxiter,
                 bool(self.fit_intercept),
                 (overflow, *stopping(overflow)),
+                screen,
             )
 
         if estimate_alpha:
@@ -372,6 +376,7 @@ class GLM(FittedModel):
             args=args,
             tol=tol,
             distance=out.boundary_distance,
+            screened=out.screened,
         )
         self.family_ = family
         self.regularizer_ = reg

@@ -43,6 +43,7 @@ __all__ = [
     "Solution",
     "fit_checks",
     "model_statistics",
+    "screen_stride",
     "refine_ill_conditioned",
 ]
 
@@ -185,6 +186,14 @@ class Checks(NamedTuple):
     checksum: float
 
 
+def screen_stride(n: int, p: int, penalty: PenaltyArrays) -> int:
+    """The row stride of an unpenalized fit's rank screen (see :func:`fit_checks`), or 0
+    when the fit has none: penalized, or small enough for its whole information."""
+    unpenalized = not np.any(np.asarray(penalty.l2)) and not (penalty.has_l1 or penalty.has_group)
+    stride = info_stride(n, p) if unpenalized else 1
+    return stride if stride > 1 else 0
+
+
 def _bounded(family: Family) -> bool:
     """Whether the family's mean has a boundary to reach (``Family.boundary_distance``)."""
     return type(family).boundary_distance is not Family.boundary_distance
@@ -205,6 +214,7 @@ def fit_checks(
     args: dict | None = None,
     tol: float = 1e-8,
     distance=None,
+    screened=None,
 ) -> Checks:
     """What a fit settles before it returns: whether its means reach the boundary of the
     support, and for smooth fits whose information matrix is computed now (small
@@ -216,12 +226,13 @@ def fit_checks(
     Arguments as :func:`model_statistics`; ``args``: the fit's JAX arrays, reused when
     they are float64; ``distance``: the means' closest approach to the boundary per
     neuron, when the solver gives it (``SolverOutput.boundary_distance``): a fit that
-    needs no information matrix now then needs no pass over the design.
+    needs no information matrix now then needs no pass over the design; ``screened``:
+    the rank screen at the solution, when the solver gives it (``SolverOutput.screened``,
+    at the stride of :func:`screen_stride`), likewise.
     """
     n, p = design.X.shape
     l2 = np.asarray(penalty.l2)
     sparse = penalty.has_l1 or penalty.has_group
-    unpenalized = not np.any(l2) and not sparse
     checksum = design.extra.get("checksum")
     if checksum is None:
         checksum = design_checksum(design.X)
@@ -230,10 +241,10 @@ def fit_checks(
     # solver estimates the information from a row subsample, a bound on the conditioning
     # from that subsample settles it at a fraction of the Gram matrix, which is then
     # computed only when the bound cannot
-    screen = info_stride(n, p) if unpenalized else 1
+    screen = screen_stride(n, p, penalty)
     if sparse:
         stride = 0
-    elif screen > 1:
+    elif screen:
         stride = screen
     else:
         stride = int(n * (p + 1) ** 2 * (k or 1) <= EAGER_INFO_SIZE)
@@ -246,6 +257,8 @@ def fit_checks(
     if stride == 0 and distance is not None and f64:
         boundary = np.array([family.at_boundary(d) for d in np.atleast_1d(distance)])
         return Checks(solution, boundary, None, {}, checksum)
+    given = stride > 1 and screened is not None and f64
+    given = given and (distance is not None or not _bounded(family))
     if f64:
         arrays = (args["X"], args["y"], args["w"], args["offset"], args["mask"])
     else:
@@ -268,7 +281,18 @@ def fit_checks(
             checks_only=True,
         )
 
-    st = checks(solution, stride)
+    if given:  # the solver's screen and distances at its solution
+        sub, diag = (np.asarray(a) for a in screened)
+        if k is None:  # one neuron's, squeezed by the solver
+            sub, diag = sub[None], diag[None]
+        else:
+            sub, diag = np.moveaxis(sub, -1, 0), np.moveaxis(diag, -1, 0)
+        sum_w = np.sum(np.reshape(w, (n, -1)), axis=0)
+        st = dict(info_sub=sub, info_diag=diag, sum_w=np.broadcast_to(sum_w, (k or 1,)))
+        if distance is not None:
+            st["boundary_distance"] = np.atleast_1d(distance)
+    else:
+        st = checks(solution, stride)
     if stride > 1 and not _screen_passes(st, mask, k, fit_intercept):
         b = np.asarray(solution.intercept if k is not None else solution.intercept[0])
         st["info"] = information_of(arrays[0], *arrays[1:], family, solution.coef, b, fit_intercept)

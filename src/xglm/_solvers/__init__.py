@@ -164,6 +164,7 @@ def fit_arrays(
     maxiter: int,
     fit_intercept: bool,
     overflow: tuple[str, float, int] | None = None,
+    screen: int = 0,
 ) -> SolverOutput:
     """Fit one neuron or a population.
 
@@ -183,14 +184,18 @@ def fit_arrays(
     the same ``tol`` and ``maxiter`` (the name ``"irls"``, or ``"fista"``): the whole
     population in one more fit that starts at the first's solution. Its iterations add
     to the first's.
+
+    ``screen``: a row stride with which the Newton solver also returns the rank screen
+    of the fit's checks at its solution (``SolverOutput.screened``; 0: none).
     """
     data = (Xt, y, w, offset, mask, family, penalty)
-    out = _fit_batches(data, beta0, b0, from_start, solver, tol, maxiter, fit_intercept, True)
+    options = (fit_intercept, True, screen if solver == "irls" else 0)
+    out = _fit_batches(data, beta0, b0, from_start, solver, tol, maxiter, *options)
     if out.overflow is None or not np.any(np.asarray(out.overflow)):
         return out
     name, tol2, maxiter2 = overflow or ("irls", tol, maxiter)
     second = _fit_batches(
-        data, out.coef, out.intercept, False, name, tol2, maxiter2, fit_intercept, False
+        data, out.coef, out.intercept, False, name, tol2, maxiter2, fit_intercept, False, 0
     )
     return SolverOutput(
         second.coef,
@@ -203,12 +208,14 @@ def fit_arrays(
     )
 
 
-def _fit_batches(data, beta0, b0, from_start, solver, tol, maxiter, fit_intercept, working_sets):
+def _fit_batches(
+    data, beta0, b0, from_start, solver, tol, maxiter, fit_intercept, working_sets, screen
+):
     """:func:`fit_arrays`' one fit: a population's Newton fit in batches of neurons.
     ``data``: ``(Xt, y, w, offset, mask, family, penalty)``."""
     Xt, y = data[:2]
     args = [*data, beta0, b0]
-    options = (from_start, solver, tol, maxiter, fit_intercept, working_sets)
+    options = (from_start, solver, tol, maxiter, fit_intercept, working_sets, screen)
     if y.ndim == 1 or solver != "irls":
         return _fit_arrays_jit(*args, None, *options)
     k, n = y.shape
@@ -242,6 +249,7 @@ def _fit_arrays_jit(
     maxiter: int,
     fit_intercept: bool,
     working_sets: bool,
+    screen: int,
 ) -> SolverOutput:
     """:func:`fit_arrays` for one batch of neurons, compiled: the neurons ``idx`` of a
     population (``None``: every neuron)."""
@@ -259,7 +267,7 @@ def _fit_arrays_jit(
     if solver == "irls":
         # with from_start the solver replaces T0 by the null start
         T0 = jnp.concatenate([b0[:, None], (beta0 * mask).T], axis=1)
-        T, n_iter, conv, obj, over, distance = newton_population(
+        T, n_iter, conv, obj, over, distance, screened = newton_population(
             Xt,
             y,
             w,
@@ -273,8 +281,9 @@ def _fit_arrays_jit(
             tol=tol,
             maxiter=maxiter,
             working_sets=working_sets,
+            screen=screen,
         )
-        out = SolverOutput(T[:, 1:].T, T[:, 0], n_iter, conv, obj, over, distance)
+        out = SolverOutput(T[:, 1:].T, T[:, 0], n_iter, conv, obj, over, distance, screened)
     else:
         pens = penalty.neuron_major()
 

@@ -38,7 +38,7 @@ from jax import lax
 
 from .._families import Family
 from .._penalties import PenaltyArrays
-from ._information import info_stride, map_neurons
+from ._information import info_stride, information_screen, map_neurons
 from ._passes import (
     gather_rows,
     info_from_weights,
@@ -136,6 +136,7 @@ def newton_population(
     max_halvings: int = 40,
     refresh_ratio: float = 0.25,
     working_sets: bool = True,
+    screen: int = 0,
 ):
     """Solve every neuron.
 
@@ -143,9 +144,14 @@ def newton_population(
     neuron, ``(1, n)``; ``M``: ``(k, p)``; penalty arrays
     ``(p, k)``/``(G, k)``; ``T0``: ``(k, p+1)`` starting ``(b, beta)``. A wide L1 or group
     fit runs on working sets (see :func:`working_set`) unless ``working_sets`` is false.
-    Returns ``(T, n_iter, converged, obj, overflow)``, ``obj`` without the deviance's
-    terms in ``y`` alone; ``overflow`` flags the neurons whose solution outgrew their
-    working set (stopped unconverged as soon as it did).
+    Returns ``(T, n_iter, converged, obj, overflow, distance, screened)``, ``obj``
+    without the deviance's terms in ``y`` alone; ``overflow`` flags the neurons whose
+    solution outgrew their working set (stopped unconverged as soon as it did);
+    ``distance`` the means' closest approach to the boundary of the support (None for
+    an unbounded mean); with a ``screen`` stride, ``screened`` is what bounds the
+    conditioning of the information at the solution
+    (:func:`~xglm._solvers._information.information_screen`), neurons last:
+    ``((p+1, p+1, k), (p+1, k))``, else None.
     """
     dtype = Xt.dtype
     p, n = Xt.shape
@@ -726,4 +732,9 @@ def newton_population(
     if distance is not None:
         counted = jnp.broadcast_to(W > 0, distance.shape)
         distance = jnp.min(jnp.where(counted, distance, jnp.inf), axis=1)
-    return T, iters, conv, F, over, distance
+    screened = None
+    if screen > 1:
+        # the rank screen of the fit's checks, from the same linear predictor
+        sub, diag = information_screen(Xt, eta_T, Y, W, M, family, fit_intercept, screen)
+        screened = (jnp.moveaxis(sub, 0, -1), jnp.moveaxis(diag, 0, -1))
+    return T, iters, conv, F, over, distance, screened

@@ -81,6 +81,9 @@ class SolverOutput(eqx.Module):
     ``boundary_distance``: the Newton solver, for families whose mean is bounded, per
     neuron, the fitted means' closest approach to the boundary of the support
     (``Family.boundary_distance``) over the observations with a non-zero weight.
+    ``screened``: the Newton solver, asked for a rank screen (``screen`` of
+    :func:`xglm._solvers.fit_arrays`), what bounds the conditioning of the information
+    at the solution, the neurons last: ``((p+1, p+1, k), (p+1, k))``.
     """
 
     coef: jax.Array
@@ -90,3 +93,4 @@ class SolverOutput(eqx.Module):
     objective: jax.Array
     overflow: jax.Array | None = None
     boundary_distance: jax.Array | None = None
+    screened: tuple | None = None
