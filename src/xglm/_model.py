@@ -361,17 +361,10 @@ class GLM(FittedModel):
         solution = Solution(
             coef, intercept, np.atleast_1d(out.n_iter), np.atleast_1d(out.converged)
         )
-        fit_intercept = bool(self.fit_intercept)
+        # the fitted data and model, as the checks and the statistics take them
+        fitted = (design, yv, w, off, mask, family, penalty, k, bool(self.fit_intercept))
         checks = fit_checks(
-            design,
-            yv,
-            w,
-            off,
-            mask,
-            family,
-            penalty,
-            k,
-            fit_intercept,
+            *fitted,
             solution,
             args=args,
             tol=tol,
@@ -394,15 +387,7 @@ class GLM(FittedModel):
         self._defer_statistics(
             functools.partial(
                 model_statistics,
-                design,
-                yv,
-                w,
-                off,
-                mask,
-                family,
-                penalty,
-                k,
-                fit_intercept,
+                *fitted,
                 checks,
                 extra_params=int(estimate_alpha),
                 snapshot=snapshot(args["X"]),
