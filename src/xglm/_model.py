@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _results
+from ._checks import Solution, fit_checks, screen_stride
 from ._design import Design, prepare
 from ._design._labelled import check_intercept
 from ._design._tables import by_neuron_label, check_neuron_labels, sample_array
@@ -24,7 +25,7 @@ from ._negbin import fit_alternating
 from ._outputs import FittedModel
 from ._penalties import get_regularizer
 from ._solvers import fit_arrays, overflow_solver, resolve_solver
-from ._statistics import Solution, fit_checks, model_statistics, scalar_or, screen_stride
+from ._statistics import model_statistics, scalar_or
 from ._strength import resolve_penalty
 from .errors import (
     BoundaryWarning,

@@ -12,7 +12,7 @@ penalty, see :mod:`xglm._solvers._problem`).
 
 It runs on the host (LAPACK through SciPy), one neuron at a time, and only for the fits
 whose information matrix is too ill-conditioned for the Newton solver's accuracy (see
-:func:`xglm._statistics.model_statistics`). Columns are scaled to unit norm before the
+:func:`xglm._checks.fit_checks`). Columns are scaled to unit norm before the
 factorisation; a column whose pivot falls below ``RANK_TOL`` times the largest is
 linearly dependent on the others, the tolerance R's ``glm.fit`` uses.
 """
