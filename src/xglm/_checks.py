@@ -228,13 +228,11 @@ def fit_checks(
     if stride == 0 and not _bounded(family):
         return Checks(solution, none, None, {}, checksum)
     f64 = args is not None and args["X"].dtype == jnp.float64
-    # R's test is at 10 eps of float64: a float32 solver's distances cannot tell (1 - mu
-    # is 0 in float32 from mu = 1 - 6e-8), so float32 fits are checked here
-    if stride == 0 and distance is not None and f64:
-        boundary = np.array([family.at_boundary(d) for d in np.atleast_1d(distance)])
-        return Checks(solution, boundary, None, {}, checksum)
-    given = stride > 1 and screened is not None and f64
-    given = given and (distance is not None or not _bounded(family))
+    # the Newton solver's outputs at its solution serve when they hold all that is needed
+    # and it ran in float64 (R's test is at 10 eps of float64: 1 - mu is 0 in float32
+    # from mu = 1 - 6e-8, so float32 fits are checked here)
+    from_solver = f64 and (distance is not None or not _bounded(family))
+    from_solver = from_solver and (stride == 0 or (stride > 1 and screened is not None))
     if f64:
         arrays = (args["X"], args["y"], args["w"], args["offset"], args["mask"])
     else:
@@ -243,35 +241,40 @@ def fit_checks(
         arrays = (X64, resp["y"], resp["w"], resp["offset"], np.asarray(mask, float))
     has_offset = bool(np.any(off != 0))
 
+    def intercepts(solution):
+        return np.asarray(solution.intercept if k is not None else solution.intercept[0])
+
     def checks(solution, stride):
-        b = np.asarray(solution.intercept if k is not None else solution.intercept[0])
         return fit_statistics(
             *arrays,
             family,
             penalty,
             solution.coef,
-            b,
+            intercepts(solution),
             fit_intercept,
             info=stride,
             has_offset=has_offset,
             checks_only=True,
         )
 
-    if given:  # the solver's screen and distances at its solution
-        sub, diag = (np.asarray(a) for a in screened)
-        if k is None:  # one neuron's, squeezed by the solver
-            sub, diag = sub[None], diag[None]
-        else:
-            sub, diag = np.moveaxis(sub, -1, 0), np.moveaxis(diag, -1, 0)
-        sum_w = np.sum(np.reshape(w, (n, -1)), axis=0)
-        st = dict(info_sub=sub, info_diag=diag, sum_w=np.broadcast_to(sum_w, (k or 1,)))
+    if from_solver:
+        st = {}
         if distance is not None:
             st["boundary_distance"] = np.atleast_1d(distance)
+        if stride > 1:
+            sub, diag = (np.asarray(a) for a in screened)
+            if k is None:  # one neuron's, squeezed by the solver
+                sub, diag = sub[None], diag[None]
+            else:
+                sub, diag = np.moveaxis(sub, -1, 0), np.moveaxis(diag, -1, 0)
+            sum_w = np.sum(np.reshape(w, (n, -1)), axis=0)
+            st.update(info_sub=sub, info_diag=diag, sum_w=np.broadcast_to(sum_w, (k or 1,)))
     else:
         st = checks(solution, stride)
     if stride > 1 and not _screen_passes(st, mask, k, fit_intercept):
-        b = np.asarray(solution.intercept if k is not None else solution.intercept[0])
-        st["info"] = information_of(arrays[0], *arrays[1:], family, solution.coef, b, fit_intercept)
+        st["info"] = information_of(
+            *arrays, family, solution.coef, intercepts(solution), fit_intercept
+        )
     qr_cov = {}
     if "info" in st:
         labels = ["Intercept"] + list(design.layout.feature_labels)

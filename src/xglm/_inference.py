@@ -14,6 +14,8 @@ Conventions (checked against R through statsmodels' shipped results):
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -236,7 +238,6 @@ def check_statistics(
     coef,
     intercept,
     fit_intercept: bool,
-    has_offset: bool = True,
     info_stride: int = 0,
     idx=None,
 ):
@@ -245,8 +246,7 @@ def check_statistics(
     families whose mean is bounded), the total weights (``sum_w``) and the information
     matrices as ``info_stride`` asks (see :func:`summary_statistics`). One pass over the
     design (and a Gram matrix per neuron, or a subsample's and one more pass). Arguments
-    as :func:`summary_statistics`; ``has_offset`` is unused (the signatures match, so
-    :func:`fit_statistics` runs either program).
+    as :func:`summary_statistics`, which alone needs ``has_offset`` (its null model).
     """
     TRACE_COUNT["checks"] += 1
     penalty, coef, mask, (Y, W, OFF, M, eta) = _batch_eta(
@@ -303,7 +303,10 @@ def fit_statistics(
     :func:`information_of`, on demand). ``checks_only``: what the fit needs alone
     (:func:`check_statistics`) instead of the reported statistics.
     """
-    program = check_statistics if checks_only else summary_statistics
+    # only the null model of the reported statistics needs to know of an offset
+    program = (
+        check_statistics if checks_only else partial(summary_statistics, has_offset=has_offset)
+    )
     if y.ndim == 1:
         out = program(
             Xt,
@@ -316,8 +319,7 @@ def fit_statistics(
             coef,
             intercept,
             fit_intercept,
-            has_offset,
-            info,
+            info_stride=info,
         )
         return {key: np.asarray(v) for key, v in out.items()}
     # a population in batches of neurons, as the solver runs it (neuron_batches)
@@ -336,9 +338,8 @@ def fit_statistics(
             coef,
             np.asarray(intercept),
             fit_intercept,
-            has_offset,
-            info,
-            idx,
+            info_stride=info,
+            idx=idx,
         )
         parts.append({key: np.asarray(v) for key, v in out.items()})
     return {key: np.concatenate([part[key] for part in parts])[:k] for key in parts[0]}
