@@ -7,7 +7,13 @@ import numpy as np
 import statsmodels.api as sm
 
 import xglm
-from xglm._compile import FAST_COMPILE, SPLIT_OPTION, codegen_parts, compiler_options
+from xglm._compile import (
+    FAST_COMPILE,
+    NO_TREE_REDUCTIONS,
+    SPLIT_OPTION,
+    codegen_parts,
+    compiler_options,
+)
 from xglm._inference import check_statistics, information_matrices, summary_statistics
 from xglm._solvers import TRACE_COUNT, _fit_arrays_jit
 
@@ -81,12 +87,16 @@ def test_second_fit_does_not_compile():
     assert _COMPILES[0] == before
 
 
+def _every_option():
+    return {**FAST_COMPILE, **NO_TREE_REDUCTIONS, SPLIT_OPTION: codegen_parts()}
+
+
 def test_compiler_options(monkeypatch):
     # on the CPU backend xglm's programs compile with the fast-compile options, unless
     # XGLM_XLA_DEFAULTS asks for XLA's defaults
     try:
         compiler_options.cache_clear()
-        assert compiler_options() == {**FAST_COMPILE, SPLIT_OPTION: codegen_parts()}
+        assert compiler_options() == _every_option()
         monkeypatch.setenv("XGLM_XLA_DEFAULTS", "1")
         compiler_options.cache_clear()
         assert compiler_options() == {}
@@ -96,15 +106,15 @@ def test_compiler_options(monkeypatch):
 
 
 def test_compiler_options_without_an_option_the_jax_lacks(monkeypatch):
-    # an installed JAX that does not know the split option keeps the other two
+    # an installed JAX that does not know the split option keeps the others
     monkeypatch.setattr("xglm._compile.SPLIT_OPTION", "xla_cpu_no_such_option")
     try:
         compiler_options.cache_clear()
-        assert compiler_options() == FAST_COMPILE
+        assert compiler_options() == {**FAST_COMPILE, **NO_TREE_REDUCTIONS}
     finally:
         monkeypatch.undo()
         compiler_options.cache_clear()
-    assert compiler_options() == {**FAST_COMPILE, SPLIT_OPTION: codegen_parts()}
+    assert compiler_options() == _every_option()
 
 
 def test_codegen_parts_follow_the_cpus(monkeypatch):
@@ -116,14 +126,16 @@ def test_codegen_parts_follow_the_cpus(monkeypatch):
 
 def test_compiler_options_do_not_change_results(monkeypatch):
     # the same fit and statistics compiled with XLA's default options agree to rounding
-    X, y = _data(5, n=2000, p=6)
+    # (40 features: the sums over the coefficients are long enough for the reduction
+    # rewrite that xglm's options turn off)
+    X, y = _data(5, n=2000, p=40)
     w = np.random.default_rng(5).uniform(0.5, 2.0, size=len(y))
 
     def fit():
         m = xglm.GLM(regularizer="Ridge", regularizer_strength=0.01)
         return m.fit(X, y, sample_weight=w)
 
-    assert compiler_options() == {**FAST_COMPILE, SPLIT_OPTION: codegen_parts()}
+    assert compiler_options() == _every_option()
     fast = fit()
     fast_se = fast.summary()["std_err"]  # (the covariance may be computed on first use)
     for program in (_fit_arrays_jit, check_statistics, summary_statistics, information_matrices):
