@@ -611,15 +611,19 @@ def newton_population(
         D = jnp.where(done[:, None], 0.0, D)
         # Only the step's own results pass through the conditional: XLA then still sees
         # what the loop leaves unchanged (the information of a Gaussian fit with the
-        # identity link, and what is computed from it, is hoisted out of the loop).
+        # identity link, and what is computed from it, is hoisted out of the loop). The
+        # linear predictor is updated after it, from the step's image: passed through
+        # the skipping branch, it was copied into the loop's state every iteration.
         state = (T, F, eta_T, S, done, conv, prev_change, need)
 
         def skip():
-            return (T, F, eta_T, S, done, conv, prev_change, jnp.zeros_like(need))
+            no_step = (jnp.zeros((k,), dtype), jnp.zeros_like(eta_T))
+            return (T, F, no_step, S, done, conv, prev_change, jnp.zeros_like(need))
 
-        T, F, eta_T, S, done, conv, change, need_next = lax.cond(
+        T, F, (step, eta_D), S, done, conv, change, need_next = lax.cond(
             jnp.all(done), skip, lambda: take_step(state, it, D, step0, ws)
         )
+        eta_T = eta_T + step[:, None] * eta_D
         if constant_info:
             need_next = jnp.zeros_like(need)
         return (T, F, eta_T, S, A, fac, it + 1, done, conv, change, need_next, iters, cg, ws, over)
@@ -661,7 +665,6 @@ def newton_population(
         step = jnp.where(ok, step, 0.0)
         T_new = T + step[:, None] * D
         F_new = jnp.where(ok, Fn, F)
-        eta_new = eta_T + step[:, None] * eta_D
 
         def new_scores():
             return jnp.where(ok[:, None], scores(R), S)
@@ -699,7 +702,7 @@ def newton_population(
             # last one it is not computed (a pass over the design fewer per fit)
             last = jnp.all(done) | (it + 1 >= maxiter)
             S = lax.cond(last, lambda: S, new_scores)
-        return T_new, F_new, eta_new, S, done, conv, change, need_next
+        return T_new, F_new, (step, eta_D), S, done, conv, change, need_next
 
     def cond(carry):
         it, done = carry[6], carry[7]
