@@ -207,6 +207,9 @@ def test_roundtrip_pytrees(data, tmp_path):
     assert list(roundtrip(m, tmp_path).coef_["b"]) == ["y", "a"]
 
 
+# (the round trip compares the inference tables of a GroupLasso fit: the warning that
+# they hold the selection fixed is tested in test_inference_penalized.py)
+@pytest.mark.filterwarnings("ignore::xglm.errors.SelectionInferenceWarning")
 def test_roundtrip_population_penalties_mask_offset(data, tmp_path):
     rng, X, eta = data
     Y = rng.poisson(np.exp(eta[:, None] + np.array([0.0, 0.2, -0.2, 0.1]))).astype(float)

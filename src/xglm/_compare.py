@@ -19,7 +19,7 @@ import pandas as pd
 
 from .errors import XglmError
 
-__all__ = ["compare", "wald_test_terms", "information_table"]
+__all__ = ["compare", "wald_table", "wald_test_terms", "information_table"]
 
 _TESTS = ("Chisq", "LRT", "lr", "F")
 
@@ -406,9 +406,15 @@ def wald_test_terms(model, test=None):
     >>> list(table.index), list(table.columns)
     (['Intercept', 'speed', 'position'], ['statistic', 'df', 'p_value'])
     """
+    model._check_fitted("wald_test_terms")
+    model._warn_selection("wald_test_terms")
+    return wald_table(model, test)
+
+
+def wald_table(model, test=None):
+    """:func:`wald_test_terms` of a fitted model, without its checks and warning."""
     from scipy import special  # (chi2 and F tail areas, as scipy.stats computes them)
 
-    model._check_fitted("wald_test_terms")
     if test is None:
         test = "F" if model.family_.estimates_scale else "chi2"
     if test not in ("chi2", "F"):

@@ -11,6 +11,8 @@ it), and translate results into the structure of the training input through
 
 from __future__ import annotations
 
+import warnings
+
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
@@ -18,7 +20,7 @@ import pandas as pd
 from . import _results
 from ._design import prepare_new
 from ._scores import score_model
-from .errors import NotFittedError, XglmError
+from .errors import NotFittedError, SelectionInferenceWarning, XglmError
 
 __all__ = ["FittedModel", "STATISTICS"]
 
@@ -271,18 +273,51 @@ class FittedModel:
 
     def cov_params(self):
         """Covariance of (intercept, coefficients) as a labelled DataFrame (per neuron:
-        a DataArray with dims ``(neuron, parameter, parameter_2)``)."""
+        a DataArray with dims ``(neuron, parameter, parameter_2)``).
+
+        For a penalized fit it is the inverse of the penalized information (with an L1
+        or group penalty, on the nonzero coefficients, warning with
+        :class:`~xglm.errors.SelectionInferenceWarning`).
+        """
         self._check_fitted("cov_params")
+        self._warn_selection("cov_params")
         return _results.cov_out(self)
+
+    def _selects_features(self) -> bool:
+        """Whether the fit's penalty has a positive L1 or group strength."""
+        pen = self.penalty_
+        return bool(
+            (pen.has_l1 and np.any(np.asarray(pen.l1) > 0))
+            or (pen.has_group and np.any(np.asarray(pen.group_alpha) > 0))
+        )
+
+    def _warn_selection(self, what: str) -> None:
+        """Warn when the fit's L1 or group penalty selected its features: inference that
+        holds the selection fixed is not valid inference."""
+        if self._selects_features():
+            warnings.warn(
+                f"{what}: the fit's {self.regularizer_!r} penalty selects features; its "
+                "standard errors, tests and intervals hold that selection fixed (NaN for "
+                "the coefficients at zero) and ignore it, so p-values are too small and "
+                "intervals too narrow. Fix: for valid inference, refit the selected "
+                "features with regularizer=None on data not used to select them; "
+                "silence this with warnings.simplefilter('ignore', "
+                "xglm.errors.SelectionInferenceWarning).",
+                SelectionInferenceWarning,
+                stacklevel=3,
+            )
 
     def summary(self, level: float = 0.95) -> pd.DataFrame:
         """Coefficient table: ``coef, std_err, z, p_value, ci_lower, ci_upper``.
 
         One row per parameter (per neuron), the intercept first. For families with an
         estimated dispersion the statistic follows Student's t with ``dof_resid_``
-        degrees of freedom, as in R's ``summary.glm``.
+        degrees of freedom, as in R's ``summary.glm``. A fit whose L1 or group penalty
+        selects features warns (:class:`~xglm.errors.SelectionInferenceWarning`): its
+        table holds the selection fixed.
         """
         self._check_fitted("summary")
+        self._warn_selection("summary")
         return _results.summary_table(self, level)
 
     def wald_test_terms(self, test=None) -> pd.DataFrame:
@@ -291,9 +326,11 @@ class FittedModel:
         See :func:`xglm.wald_test_terms` (same numbers as statsmodels'
         ``results.wald_test_terms()``).
         """
-        from ._compare import wald_test_terms
+        from ._compare import wald_table
 
-        return wald_test_terms(self, test=test)
+        self._check_fitted("wald_test_terms")
+        self._warn_selection("wald_test_terms")
+        return wald_table(self, test=test)
 
     def summary_text(self, level: float = 0.95) -> str:
         """A plain-text summary like statsmodels' ``summary()``: configuration, fit
@@ -382,7 +419,9 @@ class FittedModel:
         ``C(trial)``) this is the term's contribution to the linear predictor at the grid
         values (a tuning curve on the log scale for Poisson); for ``history(...)`` and
         ``convolve(...)`` terms it is the temporal filter over lags. The band is the
-        pointwise Wald interval from ``cov_params()``.
+        pointwise Wald interval from ``cov_params()`` (which, for a fit whose L1 or
+        group penalty selects features, holds the selection fixed: see
+        :class:`~xglm.errors.SelectionInferenceWarning`).
 
         Parameters
         ----------
@@ -416,6 +455,7 @@ class FittedModel:
         (('x',), True)
         """
         self._check_fitted("term_effect")
+        self._warn_selection("term_effect")
         return _results.term_effect(self, term, grid, level, intercept)
 
 

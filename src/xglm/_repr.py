@@ -9,9 +9,12 @@ every label and truncate long tables so that very wide populations stay readable
 from __future__ import annotations
 
 import html
+import warnings
 
 import numpy as np
 import pandas as pd
+
+from .errors import SelectionInferenceWarning
 
 __all__ = ["model_html", "summary_text", "configuration", "fit_statistics_table"]
 
@@ -177,9 +180,21 @@ def model_html(model) -> str:
     if fitted:
         k = model._n_neurons
         stats_ = fit_statistics_table(model)
+        # (a display is not a request for inference: the table of a fit whose penalty
+        # selects features carries a note instead of the warning summary() gives)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SelectionInferenceWarning)
+            table = model.summary()
+        if model._selects_features():
+            table_note = (
+                "<div class='xglm-note'>standard errors, tests and intervals hold the "
+                "penalty's feature selection fixed: not valid inference</div>"
+            )
+        else:
+            table_note = ""
         if k is None:
             parts.append(_section("Fit statistics", _pairs_html(stats_)))
-            parts.append(_section("Coefficients", _frame_html(model.summary())))
+            parts.append(_section("Coefficients", _frame_html(table) + table_note))
         else:
             parts.append(_section("Per-neuron fit statistics", _frame_html(stats_)))
             matrix = _coef_matrix(model)
@@ -191,7 +206,9 @@ def model_html(model) -> str:
                 )
                 matrix = matrix.iloc[:, :_MAX_NEURONS]
             parts.append(_section("Coefficients (feature x neuron)", _frame_html(matrix) + note))
-            parts.append(_section("Coefficient table", _frame_html(model.summary()), open_=False))
+            parts.append(
+                _section("Coefficient table", _frame_html(table) + table_note, open_=False)
+            )
     parts.append("</div>")
     return "".join(parts)
 

@@ -17,6 +17,7 @@ __all__ = [
     "FileFormatError",
     "DroppedRowsWarning",
     "BoundaryWarning",
+    "SelectionInferenceWarning",
 ]
 
 
@@ -60,3 +61,9 @@ class BoundaryWarning(UserWarning):
     """Fitted means reached the boundary of the family's support (probabilities
     numerically 0 or 1, rates numerically 0), as R's ``glm.fit`` warns: the
     maximum-likelihood estimates are infinite (separated outcomes, a silent neuron)."""
+
+
+class SelectionInferenceWarning(UserWarning):
+    """Standard errors, tests or intervals were asked of a fit whose L1 or group penalty
+    selects features: they hold the selection fixed and ignore it, so they are not valid
+    inference (p-values too small, intervals too narrow)."""
