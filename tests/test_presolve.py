@@ -22,7 +22,7 @@ def _data(family, n=3000, p=6, seed=0):
     return X, y, w, off
 
 
-def _run(X, Y, W, OFF, M, L2, T0, family, fit_intercept=True, tol=1e-12):
+def _run(X, Y, W, OFF, M, L2, B0, family, fit_intercept=True, tol=1e-12):
     return np.asarray(
         presolve(
             jnp.asarray(X.T.copy()),
@@ -31,7 +31,7 @@ def _run(X, Y, W, OFF, M, L2, T0, family, fit_intercept=True, tol=1e-12):
             jnp.asarray(OFF),
             jnp.asarray(M),
             jnp.asarray(L2),
-            jnp.asarray(T0),
+            jnp.asarray(B0),
             xglm.Poisson() if family == "poisson" else xglm.Bernoulli(),
             fit_intercept,
             tol,
@@ -50,7 +50,7 @@ def _run(X, Y, W, OFF, M, L2, T0, family, fit_intercept=True, tol=1e-12):
 def test_presolve_solved_tightly_matches_statsmodels(family, sm_family, fit_intercept):
     X, y, w, off = _data(family)
     p = X.shape[1]
-    T0 = np.zeros((1, p + 1))
+    B0 = np.zeros(1)
     T = _run(
         X,
         y[None],
@@ -58,7 +58,7 @@ def test_presolve_solved_tightly_matches_statsmodels(family, sm_family, fit_inte
         off[None],
         np.ones((1, p)),
         np.zeros((1, p + 1)),
-        T0,
+        B0,
         family,
         fit_intercept,
     )[0]
@@ -81,8 +81,8 @@ def test_presolve_ridge_population_each_neuron_its_own_optimum():
     M = np.ones((3, p))
     M[1, 2] = 0.0
     L2 = np.concatenate([np.zeros((3, 1)), np.full((3, p), 0.05) * M], axis=1)
-    T0 = np.zeros((3, p + 1))
-    T = _run(X, Y.astype(float), w[None], OFF, M, L2, T0, "poisson")
+    B0 = np.zeros(3)
+    T = _run(X, Y.astype(float), w[None], OFF, M, L2, B0, "poisson")
     assert T[1, 3] == 0.0
     for i in range(3):
         one = _run(
@@ -92,7 +92,7 @@ def test_presolve_ridge_population_each_neuron_its_own_optimum():
             OFF[i : i + 1],
             M[i : i + 1],
             L2[i : i + 1],
-            T0[i : i + 1],
+            B0[i : i + 1],
             "poisson",
         )[0]
         np.testing.assert_allclose(T[i], one, rtol=1e-12, atol=1e-14)
@@ -103,10 +103,10 @@ def test_presolve_ridge_population_each_neuron_its_own_optimum():
 
 
 def test_presolve_keeps_a_start_whose_objective_is_not_finite():
-    # exp overflows at this start: there is nothing to descend from, the start comes
+    # exp overflows at this intercept: there is nothing to descend from, the start comes
     # back unchanged (the full solver then starts from the null model)
     X, y, w, off = _data("poisson")
     p = X.shape[1]
-    T0 = np.full((1, p + 1), 800.0)
-    T = _run(X, y[None], w[None], off[None], np.ones((1, p)), np.zeros((1, p + 1)), T0, "poisson")
-    np.testing.assert_array_equal(T, T0)
+    B0 = np.full(1, 800.0)
+    T = _run(X, y[None], w[None], off[None], np.ones((1, p)), np.zeros((1, p + 1)), B0, "poisson")
+    np.testing.assert_array_equal(T, np.r_[800.0, np.zeros(p)][None])

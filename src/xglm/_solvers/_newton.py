@@ -466,7 +466,7 @@ def newton_population(
             row_subsample(OFF, pre),
             M,
             L2,
-            T_null,
+            T_null[:, 0],
             family,
             fit_intercept,
             max(tol, PRESOLVE_TOL),

@@ -30,10 +30,11 @@ __all__ = ["PRESOLVE_MAXITER", "presolve"]
 PRESOLVE_MAXITER = 30
 
 
-def _one(Xs, y, w, off, m, l2, t0, family: Family, fit_intercept: bool, tol, max_halvings):
-    """One neuron's Newton fit from ``t0`` ``(p+1,)``: ``Xs`` ``(p, n)``, ``y, w, off``
-    ``(n,)``, mask ``m`` ``(p,)``, ridge strengths ``l2`` ``(p+1,)`` (0 for the
-    intercept and masked features)."""
+def _one(Xs, y, w, off, m, l2, b0, family: Family, fit_intercept: bool, tol, max_halvings):
+    """One neuron's Newton fit from the null model's intercept ``b0`` (the
+    coefficients at zero, so that its linear predictor needs no pass over ``Xs``):
+    ``Xs`` ``(p, n)``, ``y, w, off`` ``(n,)``, mask ``m`` ``(p,)``, ridge strengths
+    ``l2`` ``(p+1,)`` (0 for the intercept and masked features). Returns ``(p+1,)``."""
     icpt = 1.0 if fit_intercept else 0.0
     sw = jnp.sum(w)
 
@@ -76,7 +77,8 @@ def _one(Xs, y, w, off, m, l2, t0, family: Family, fit_intercept: bool, tol, max
         small = jnp.max(jnp.abs(step * d)) <= tol * (1.0 + jnp.max(jnp.abs(t_new)))
         return t_new, eta + step * eta_d, jnp.where(ok, F_new, F), it + 1, small | ~ok
 
-    eta0 = eta_of(t0)
+    t0 = jnp.zeros((Xs.shape[0] + 1,), Xs.dtype).at[0].set(b0)
+    eta0 = b0 * icpt + off
     F0 = objective(t0, eta0)
     t, *_ = lax.while_loop(
         lambda c: ~c[4] & (c[3] < PRESOLVE_MAXITER), body, (t0, eta0, F0, 0, ~jnp.isfinite(F0))
@@ -84,22 +86,22 @@ def _one(Xs, y, w, off, m, l2, t0, family: Family, fit_intercept: bool, tol, max
     return t
 
 
-def presolve(Xs, Ys, Ws, OFFs, M, L2, T0, family: Family, fit_intercept: bool, tol, max_halvings):
-    """Every neuron's loose Newton fit to the subsample, one neuron at a time.
+def presolve(Xs, Ys, Ws, OFFs, M, L2, B0, family: Family, fit_intercept: bool, tol, max_halvings):
+    """Every neuron's loose Newton fit to the subsample, one neuron at a time, from the
+    null model's intercepts ``B0`` ``(k,)`` (and zero coefficients).
 
     ``Xs``: ``(p, n)``; ``Ys``: ``(k, n)``; ``Ws, OFFs``: ``(k, n)`` or ``(1, n)``;
-    ``M``: ``(k, p)``; ``L2``: ``(k, p+1)``; ``T0``: ``(k, p+1)`` starting
-    coefficients. Returns ``(k, p+1)``.
+    ``M``: ``(k, p)``; ``L2``: ``(k, p+1)``. Returns ``(k, p+1)``.
     """
     k = Ys.shape[0]
 
     def one(args):
-        i, y, m, l2, t0 = args
+        i, y, m, l2, b0 = args
         w = Ws[0] if Ws.shape[0] == 1 else lax.dynamic_index_in_dim(Ws, i, keepdims=False)
         off = OFFs[0] if OFFs.shape[0] == 1 else lax.dynamic_index_in_dim(OFFs, i, keepdims=False)
-        return _one(Xs, y, w, off, m, l2, t0, family, fit_intercept, tol, max_halvings)
+        return _one(Xs, y, w, off, m, l2, b0, family, fit_intercept, tol, max_halvings)
 
-    args = (jnp.arange(k), Ys, M, L2, T0)
+    args = (jnp.arange(k), Ys, M, L2, B0)
     if k == 1:
         return one(jax.tree_util.tree_map(lambda a: a[0], args))[None]
     return lax.map(one, args)
