@@ -4,8 +4,9 @@ A first fit spends most of its time in XLA's CPU compiler, not in the solver: se
 for a Newton fit whose warm call takes a tenth of one. Four settings of the compiler,
 given to xglm's own programs only (``jax.jit``'s ``compiler_options``, so a user's other
 JAX code is compiled as before), make that about three to four times faster without
-slowing the fits measurably (``benchmarks/``; the small fit's programs 2.35 s with XLA's defaults,
-0.74 s with these, the Ridge fit's 4.36 s and 1.40 s before the fourth setting):
+slowing the fits measurably (``benchmarks/``; with the first, second and fourth below,
+the small fit's programs compiled in 0.74 s instead of XLA's default 2.35 s, and the
+Ridge fit's in 1.40 s instead of 4.36 s; the third took the Ridge fit's to 1.0 s):
 
 * ``xla_cpu_use_fusion_emitters=False``: XLA's long-standing loop emitters generate the
   elementwise kernels, which compile much faster than the newer fusion emitters;
