@@ -19,8 +19,8 @@ Ridge fit's in 1.40 s instead of 4.36 s; the third took the Ridge fit's to 1.0 s
   Ridge fit's program 31 sums and about 20 operations. Without the rewrite they fuse as
   every other reduction does; a first Ridge fit (200,000 x 100) compiled in 1.0 s
   instead of 1.37 s, a first wide Lasso fit in 1.57 s instead of 2.20 s, and the warm
-  fits were as fast. The sums it rewrote are short, so their rounding stays at a few
-  units in the last place;
+  fits were as fast. The sums it rewrote are short (at most the presolve's subsample),
+  so summing them in one sweep moves their rounding far below any solver tolerance;
 * ``xla_cpu_parallel_codegen_split_count``: the number of CPUs the process may run on
   (at most 32, XLA's default). XLA splits a program's kernels into that many LLVM
   modules to generate them in parallel; each module has a fixed cost, so more parts
