@@ -131,12 +131,7 @@ def _family_key(model):
 
 def _check_unpenalized(models, names, what):
     for m, name in zip(models, names, strict=False):
-        pen = m.penalty_
-        if (
-            np.any(np.asarray(pen.l2))
-            or (pen.has_l1 and np.any(np.asarray(pen.l1)))
-            or (pen.has_group and np.any(np.asarray(pen.group_alpha)))
-        ):
+        if np.any(np.asarray(m.penalty_.l2)) or m._selects_features():
             raise XglmError(
                 f"{what}: model {name!r} is penalized ({m.regularizer_!r}); likelihood-ratio "
                 "and F tests assume maximum-likelihood fits. Fix: refit it with "
