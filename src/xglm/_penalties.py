@@ -192,6 +192,18 @@ class PenaltyArrays(eqx.Module):
         index = jnp.broadcast_to(self.group_index, (k,) + self.group_index.shape)
         return self._with_strengths(lambda a: a.T, group_index=index)
 
+    def features(self, idx):
+        """The penalty of the features ``idx`` (``(W,)``) alone, in the same layout;
+        groups keep their strengths."""
+        return PenaltyArrays(
+            self.l2[idx],
+            self.l1[idx],
+            self.group_alpha,
+            self.group_index[idx],
+            self.has_l1,
+            self.has_group,
+        )
+
     def of_features(self, idx):
         """A neuron-major penalty (see :meth:`neuron_major`) on the features ``idx``
         ``(k, W)`` alone; groups keep their strengths, so a group partly among them is

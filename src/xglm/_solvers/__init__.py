@@ -16,6 +16,7 @@ from .._compile import jit
 from .._families import Family
 from .._penalties import PenaltyArrays
 from ..errors import XglmError
+from ._active import active_size, fit_active
 from ._first_order import fista, quasi_newton
 from ._information import map_neurons
 from ._newton import newton_population
@@ -214,6 +215,9 @@ def _fit_batches(
     """:func:`fit_arrays`' one fit: a population's Newton fit in batches of neurons.
     ``data``: ``(Xt, y, w, offset, mask, family, penalty)``."""
     Xt, y = data[:2]
+    size = active_size(Xt.shape[0], data[6]) if working_sets else None
+    if y.ndim == 1 and solver == "irls" and size is not None:
+        return fit_active(data, beta0, b0, from_start, tol, maxiter, fit_intercept, size)
     args = [*data, beta0, b0]
     options = (from_start, solver, tol, maxiter, fit_intercept, working_sets, screen)
     if y.ndim == 1 or solver != "irls":
@@ -250,14 +254,21 @@ def _fit_arrays_jit(
     fit_intercept: bool,
     working_sets: bool,
     screen: int,
+    rows=None,
+    budget=None,
 ) -> SolverOutput:
     """:func:`fit_arrays` for one batch of neurons, compiled: the neurons ``idx`` of a
-    population (``None``: every neuron)."""
+    population (``None``: every neuron). With ``rows`` (feature indices), ``Xt`` holds
+    those rows of the design alone, and the mask, start and penalty, given for every
+    feature, are taken at them (the active-set fits of :mod:`._active`); ``budget``
+    (traced) bounds the Newton solver's iterations below ``maxiter``."""
     TRACE_COUNT["fit"] += 1
     if idx is not None:
         y, w, offset = (neuron_rows(a, idx) for a in (y, w, offset))
         mask, beta0, b0 = mask[:, idx], beta0[:, idx], b0[idx]
         penalty = penalty.neuron(idx)
+    if rows is not None:
+        mask, beta0, penalty = mask[rows], beta0[rows], penalty.features(rows)
     single = y.ndim == 1
     if single:
         y, w, offset = (a[None, :] for a in (y, w, offset))
@@ -282,6 +293,7 @@ def _fit_arrays_jit(
             maxiter=maxiter,
             working_sets=working_sets,
             screen=screen,
+            budget=budget,
         )
         out = SolverOutput(T[:, 1:].T, T[:, 0], n_iter, conv, obj, over, distance, screened)
     else:

@@ -39,6 +39,7 @@ from jax import lax
 from .._families import Family
 from .._penalties import PenaltyArrays
 from ._information import info_stride, information_screen, map_neurons
+from ._kkt import l1_priority, l1_violation
 from ._passes import (
     gather_rows,
     info_from_weights,
@@ -137,6 +138,7 @@ def newton_population(
     refresh_ratio: float = 0.25,
     working_sets: bool = True,
     screen: int = 0,
+    budget=None,
 ):
     """Solve every neuron.
 
@@ -147,7 +149,9 @@ def newton_population(
     Returns ``(T, n_iter, converged, obj, overflow, distance, screened)``, ``obj``
     without the deviance's terms in ``y`` alone; ``overflow`` flags the neurons whose
     solution outgrew their working set (stopped unconverged as soon as it did);
-    ``distance`` the means' closest approach to the boundary of the support (None for
+    ``budget`` (traced, at most ``maxiter``; default ``maxiter``) bounds the iterations
+    without a new compile (the working-set solves of :mod:`._active` share one
+    ``maxiter``); ``distance`` the means' closest approach to the boundary of the support (None for
     an unbounded mean); with a ``screen`` stride, ``screened`` is what bounds the
     conditioning of the information at the solution
     (:func:`~xglm._solvers._information.information_screen`), neurons last:
@@ -156,6 +160,7 @@ def newton_population(
     dtype = Xt.dtype
     p, n = Xt.shape
     k = Y.shape[0]
+    budget = maxiter if budget is None else budget
     q = p + 1
     icpt = 1.0 if fit_intercept else 0.0
     sw = jnp.sum(W, axis=1)
@@ -357,12 +362,9 @@ def newton_population(
             must = jnp.where(grouped, must_g[:, gid0], True)
             ratio = jnp.where(grouped, ratio_g[:, gid0], 0.0)
             prio = jnp.where(grouped, prio_g[:, gid0], 2.0)
+            prio = jnp.where(M > 0, prio, -1.0)
         else:
-            l1 = L1[:, 1:]
-            ratio = g / jnp.where(l1 > 0, l1, 1.0)
-            must = (beta != 0) | (l1 == 0)
-            prio = jnp.where(must, 1.0 + g / (1.0 + g), ratio / (1.0 + ratio))
-        prio = jnp.where(M > 0, prio, -1.0)
+            prio, must, ratio = l1_priority(beta, g, L1[:, 1:], M)
         # the set must hold every feature that must be in it and, while there are
         # violators, room for one more (a feature, or the largest group): otherwise the
         # neuron overflows (a larger reserve, a quarter of the set, overflowed fits
@@ -431,10 +433,7 @@ def newton_population(
             v = jnp.maximum(jnp.max(v_g, axis=1), jnp.max(v_f, axis=1))
             return v <= tol * jnp.max(GA, axis=1)
         l1 = L1[:, 1:]
-        v = jnp.where(
-            beta == 0, jnp.maximum(jnp.abs(g) - l1, 0.0), jnp.abs(g + l1 * jnp.sign(beta))
-        )
-        v = jnp.where(inside | (M == 0), 0.0, v)
+        v = jnp.where(inside | (M == 0), 0.0, l1_violation(beta, g, l1))
         return jnp.max(v, axis=1) <= tol * jnp.max(l1, axis=1)
 
     # LAPACK calls run one neuron at a time (see map_neurons)
@@ -700,13 +699,13 @@ def newton_population(
         if ws is None:
             # the gradient at the new point serves the next iteration alone: after the
             # last one it is not computed (a pass over the design fewer per fit)
-            last = jnp.all(done) | (it + 1 >= maxiter)
+            last = jnp.all(done) | (it + 1 >= budget)
             S = lax.cond(last, lambda: S, new_scores)
         return T_new, F_new, (step, eta_D), S, done, conv, change, need_next
 
     def cond(carry):
         it, done = carry[6], carry[7]
-        return (~jnp.all(done)) & (it < maxiter)
+        return (~jnp.all(done)) & (it < budget)
 
     init = (
         T0,
