@@ -142,11 +142,13 @@ def test_starts(monkeypatch):
     X, y, w, off, alpha = _data("poisson", seed=7)
     ref = xglm.GLM("poisson", "Lasso", alpha, solver_kwargs={"tol": 1e-10}).fit(X, y)
     rounds = _rounds(monkeypatch)
-    # a sparse start (the solution at a larger strength) runs on active sets
+    # a sparse start (the solution at a larger strength) is solved on the set of its
+    # nonzero coefficients first, then looked at
     sparse = xglm.GLM("poisson", "Lasso", 1.5 * alpha).fit(X, y)
+    before = rounds[0]
     m = xglm.GLM("poisson", "Lasso", alpha, solver_kwargs={"tol": 1e-10})
     m.fit(X, y, init_params=(sparse.coef_, sparse.intercept_))
-    assert rounds[0] >= 2 + 2
+    assert rounds[0] >= before + 1 and m.converged_
     np.testing.assert_allclose(m.coef_, ref.coef_, rtol=1e-7, atol=1e-9)
     # a dense start (more nonzero coefficients than a set holds) is finished by the
     # Newton solver on every feature at once
@@ -187,3 +189,23 @@ def test_second_fit_neither_traces_nor_copies_into_fresh_memory():
     # the set's rows were written into the buffer of the first fit (donated)
     (buf,) = _active._BUFFERS.values()
     assert buf.unsafe_buffer_pointer() == ptr
+
+
+def test_a_long_set_solve_is_handed_to_the_full_solver(monkeypatch):
+    # a set's solve that stops at INNER_MAXITER unconverged is finished by the Newton
+    # solver on every feature, from where it stopped; the iterations add up
+    X, y, w, off, alpha = _data("poisson", seed=13)
+    kw = dict(solver_kwargs={"tol": 1e-10})
+    ref = xglm.GLM("poisson", "Lasso", alpha, **kw).fit(X, y)
+    monkeypatch.setattr(_active, "INNER_MAXITER", 1)
+    finishes = []
+    real = _active._finish
+
+    def recording(data, beta, b, iters, *args):
+        finishes.append(iters)
+        return real(data, beta, b, iters, *args)
+
+    monkeypatch.setattr(_active, "_finish", recording)
+    m = xglm.GLM("poisson", "Lasso", alpha, **kw).fit(X, y)
+    assert finishes == [1] and m.converged_ and m.n_iter_ > 1
+    np.testing.assert_allclose(m.coef_, ref.coef_, rtol=1e-7, atol=1e-9)

@@ -8,6 +8,7 @@ shapes does not trace or compile again.
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -275,10 +276,11 @@ def _fit_arrays_jit(
         mask, beta0 = mask[:, None], beta0[:, None]
         b0 = jnp.reshape(b0, (1,))
         penalty = penalty.as_population()
+    eta = []
     if solver == "irls":
         # with from_start the solver replaces T0 by the null start
         T0 = jnp.concatenate([b0[:, None], (beta0 * mask).T], axis=1)
-        T, n_iter, conv, obj, over, distance, screened = newton_population(
+        T, n_iter, conv, obj, over, distance, screened, *eta = newton_population(
             Xt,
             y,
             w,
@@ -294,6 +296,8 @@ def _fit_arrays_jit(
             working_sets=working_sets,
             screen=screen,
             budget=budget,
+            with_eta=rows is not None,
+            switch_info=rows is None,
         )
         out = SolverOutput(T[:, 1:].T, T[:, 0], n_iter, conv, obj, over, distance, screened)
     else:
@@ -340,5 +344,8 @@ def _fit_arrays_jit(
             res = map_neurons(each, (jnp.arange(y.shape[0]), y, mask.T, pens, beta0.T, b0))
         out = SolverOutput(res.coef.T, res.intercept, res.n_iter, res.converged, res.objective)
     if single:
-        return jax.tree_util.tree_map(lambda a: a[..., 0], out)
+        out = jax.tree_util.tree_map(lambda a: a[..., 0], out)
+    if eta:
+        # (one neuron: the rows design's fits; see _active)
+        out = eqx.tree_at(lambda o: o.eta, out, eta[0][0], is_leaf=lambda a: a is None)
     return out

@@ -17,9 +17,12 @@ and the gradient). As skglm and celer do, a single-neuron L1 fit of at least
    coefficients, whose passes then read those rows alone.
 
 The sets have one size per design width, so every round runs the same two compiled
-programs. A solution with more nonzero coefficients than the set holds (with room for
-one violator) is finished by the Newton solver on every feature, from where the rounds
-stopped; the iterations of every round and of that finish add up, within ``maxiter``.
+programs. The Newton solver on every feature finishes the fit from where the rounds
+stopped when the solution has more nonzero coefficients than the set holds (with room
+for one violator; at the null model, for every violator), or when a set's solve stops
+unconverged or takes more than ``INNER_MAXITER`` iterations (it keeps the row
+subsample's information, which the full solver replaces by every row's in a long fit).
+The iterations of every round and of that finish add up, within ``maxiter``.
 
 The copy is written into a buffer kept from the last fit (donated to the compiled
 copy): freshly allocated memory costs a page fault per 4 kB on its first write, which
@@ -40,7 +43,7 @@ from .._compile import compiler_options, jit
 from .._families import Family
 from .._penalties import PenaltyArrays
 from ._kkt import l1_priority, l1_violation
-from ._newton import null_starts
+from ._newton import FULL_INFO_MIN_ITER, null_starts
 from ._problem import SolverOutput
 
 __all__ = ["ACTIVE_SIZE", "MAX_ROUNDS", "active_size", "fit_active"]
@@ -48,6 +51,10 @@ __all__ = ["ACTIVE_SIZE", "MAX_ROUNDS", "active_size", "fit_active"]
 # the smallest set; a design of p features gets sets of about p / ACTIVE_FRACTION
 ACTIVE_SIZE = 64
 ACTIVE_FRACTION = 4
+# a set's solve that takes more iterations than this (on the row subsample's information
+# throughout: the full solver switches to every row's after FULL_INFO_MIN_ITER), or stops
+# unconverged, is handed to the full solver
+INNER_MAXITER = 2 * FULL_INFO_MIN_ITER
 # rounds beyond which a fit stops unconverged (each adds a violator: a fit takes two
 # or three)
 MAX_ROUNDS = 50
@@ -74,23 +81,22 @@ def _round(
     penalty: PenaltyArrays,
     beta,
     b,
-    rows,
+    eta,
     inside,
     null,
+    size: int,
     fit_intercept: bool,
     tol: float,
 ):
     """One round's look at every feature (see the module docstring), one neuron:
-    ``Xt`` ``(p, n)``, ``y, w, offset`` ``(n,)``, ``mask, beta`` ``(p,)``; ``rows``
-    ``(size,)`` holds every feature with a nonzero coefficient (the last set), and
-    ``inside`` ``(p,)`` flags the last set. With ``null`` (traced), at the null model's
-    coefficients instead of ``beta, b``. (The Newton solver replaces a start worse
-    than the null model by it; the next round's set is chosen at its solution.)
+    ``Xt`` ``(p, n)``, ``y, w, offset`` and the linear predictor ``eta`` ``(n,)``,
+    ``mask, beta`` ``(p,)``; ``inside`` ``(p,)`` flags the last set. With ``null``
+    (traced), at the null model's coefficients instead (``eta`` is then not read), and
+    a set that cannot hold every violator of its optimality condition overflows.
     Returns ``(beta, b, set, overflow, complete)``."""
     from . import TRACE_COUNT
 
     TRACE_COUNT["fit"] += 1
-    size = rows.shape[0]
     icpt = 1.0 if fit_intercept else 0.0
     sw = jnp.sum(w)
     l1, l2 = penalty.l1 * mask, penalty.l2 * mask
@@ -98,24 +104,16 @@ def _round(
     b_null = null_starts(ybar[None], off_bar[None], 0, family, fit_intercept)[0, 0]
     beta = jnp.where(null, 0.0, beta * mask)
     b = jnp.where(null, b_null, b) * icpt
-
-    # the linear predictor, read from the rows of the nonzero coefficients alone
-    def add(i, acc):
-        j = rows[i]
-        return lax.cond(
-            beta[j] != 0,
-            lambda: acc + beta[j] * lax.dynamic_index_in_dim(Xt, j, keepdims=False),
-            lambda: acc,
-        )
-
-    eta = lax.fori_loop(0, size, add, jnp.zeros_like(y)) + b + offset
+    eta = jnp.where(null, b + offset, eta)
     _, r, _ = family.score_terms(y, eta, w)
     g = l2 * beta - (Xt @ r) / sw * mask
     prio, must, ratio = l1_priority(beta, g, l1, mask)
     live = mask > 0
     must_n = jnp.sum(live & must)
     violators = jnp.sum(live & ~must & (ratio > 1.0))
-    over = must_n + jnp.minimum(violators, 1) > size
+    # (at the null model, more violators than the set holds mark a solution too dense
+    # for it: the Newton solver on every feature takes the fit at once)
+    over = must_n + jnp.where(null, violators, jnp.minimum(violators, 1)) > size
     ws = jnp.sort(lax.top_k(prio, size)[1]).astype(jnp.int32)
     v = jnp.where(live & ~inside, l1_violation(beta, g, l1), 0.0)
     complete = jnp.max(v) <= tol * jnp.max(l1)
@@ -163,48 +161,52 @@ def fit_active(
     Xt, y, w, offset, mask, family, penalty = data
     p, n = Xt.shape
     beta, b = np.asarray(beta0, Xt.dtype), np.asarray(b0, Xt.dtype)
-    # the first look reads the start's nonzero coefficients (none from the null model)
-    rows = np.argsort(beta * mask == 0, kind="stable")[:size].astype(np.int32)
-    inside = np.zeros(p, bool)
-    null = np.asarray(from_start)
-    iters, inner = 0, None
+    eta, inside = offset, np.zeros(p, bool)
+    iters, inner, ws = 0, None, None
+    if not from_start:
+        # a given start is solved first on the set of its nonzero coefficients (the
+        # Newton solver replaces it by the null model when that is better); a start
+        # with more of them than a set holds is taken by the solver on every feature
+        nonzero = beta * np.asarray(mask) != 0
+        if np.count_nonzero(nonzero) > size:
+            return _finish(data, beta, b, 0, tol, maxiter, fit_intercept)
+        ws = np.sort(np.argsort(~nonzero, kind="stable")[:size]).astype(np.int32)
     Xw = _buffer((size, n), Xt.dtype)
     try:
         for _ in range(MAX_ROUNDS):
-            if not from_start and np.count_nonzero(beta * mask) > size:
-                break  # a start with more nonzero coefficients than a set holds
-            look = _round(
-                Xt,
-                y,
-                w,
-                offset,
-                mask,
-                family,
-                penalty,
-                beta,
-                b,
-                rows,
-                inside,
-                null,
-                fit_intercept,
-                tol,
-            )
-            beta, b, ws, over, complete = look
-            null = np.asarray(False)
-            if bool(over):
-                break
-            if inner is not None and bool(complete):
-                return SolverOutput(
+            if ws is None:
+                look = _round(
+                    Xt,
+                    y,
+                    w,
+                    offset,
+                    mask,
+                    family,
+                    penalty,
                     beta,
                     b,
-                    np.int32(iters),
-                    np.asarray(True),
-                    inner.objective,
-                    np.asarray(False),
-                    inner.boundary_distance,
+                    eta,
+                    inside,
+                    np.asarray(inner is None),
+                    size,
+                    fit_intercept,
+                    tol,
                 )
-            if iters >= maxiter:
-                return _stopped(beta, b, iters, inner)
+                beta, b, ws, over, complete = look
+                if bool(over):
+                    break
+                if inner is not None and bool(complete):
+                    return SolverOutput(
+                        beta,
+                        b,
+                        np.int32(iters),
+                        np.asarray(True),
+                        inner.objective,
+                        np.asarray(False),
+                        inner.boundary_distance,
+                    )
+                if iters >= maxiter:
+                    return _stopped(beta, b, iters, inner)
             Xw = _gather()(Xt, ws, Xw)
             inner = _fit_arrays_jit(
                 Xw,
@@ -225,32 +227,35 @@ def fit_active(
                 True,
                 0,
                 rows=ws,
-                budget=np.int32(maxiter - iters),
+                budget=np.int32(min(maxiter - iters, INNER_MAXITER)),
             )
             iters += int(inner.n_iter)
             rows = np.asarray(ws)
             beta = np.zeros(p, Xt.dtype)
             beta[rows] = np.asarray(inner.coef)
-            b = inner.intercept
+            b, eta, ws = inner.intercept, inner.eta, None
             inside = np.zeros(p, bool)
             inside[rows] = True
             if bool(inner.overflow):
                 break
             if not bool(inner.converged):
-                return _stopped(beta, b, iters, inner)
+                if iters >= maxiter:
+                    return _stopped(beta, b, iters, inner)
+                break
         else:
             return _stopped(beta, b, iters, inner)
     finally:
         _keep(Xw)
-    # the solution outgrew the sets: the Newton solver on every feature finishes it
+    return _finish(data, beta, b, iters, tol, maxiter, fit_intercept)
+
+
+def _finish(data, beta, b, iters, tol, maxiter, fit_intercept) -> SolverOutput:
+    """The Newton solver on every feature from ``beta, b``, within what is left of
+    ``maxiter`` after ``iters`` (see the module docstring for when)."""
+    from . import _fit_arrays_jit
+
     rest = _fit_arrays_jit(
-        Xt,
-        y,
-        w,
-        offset,
-        mask,
-        family,
-        penalty,
+        *data,
         beta,
         b,
         None,

@@ -139,6 +139,8 @@ def newton_population(
     working_sets: bool = True,
     screen: int = 0,
     budget=None,
+    with_eta: bool = False,
+    switch_info: bool = True,
 ):
     """Solve every neuron.
 
@@ -149,7 +151,11 @@ def newton_population(
     Returns ``(T, n_iter, converged, obj, overflow, distance, screened)``, ``obj``
     without the deviance's terms in ``y`` alone; ``overflow`` flags the neurons whose
     solution outgrew their working set (stopped unconverged as soon as it did);
-    ``budget`` (traced, at most ``maxiter``; default ``maxiter``) bounds the iterations
+    ``switch_info=False`` keeps the subsample information throughout (the active-set
+    fits, which hand a solve that takes long to the full solver instead). With
+    ``with_eta``, the linear predictor at ``T`` ``(k, n)`` follows (see
+    ``at_solution`` for the point it is taken at). ``budget`` (traced, at most
+    ``maxiter``; default ``maxiter``) bounds the iterations
     without a new compile (the working-set solves of :mod:`._active` share one
     ``maxiter``); ``distance`` the means' closest approach to the boundary of the support (None for
     an unbounded mean); with a ``screen`` stride, ``screened`` is what bounds the
@@ -196,7 +202,7 @@ def newton_population(
     # A Gaussian fit with the identity link keeps one information matrix, which XLA then
     # hoists out of the loop with all that is computed from it: it does not switch.
     full_after = max(FULL_INFO_MIN_ITER, q // 4)
-    switches = stride > 1 and not constant_info and full_after < maxiter
+    switches = switch_info and stride > 1 and not constant_info and full_after < maxiter
 
     def info_scaled(eta, need, ws, full=None, start=None):
         """Scaled information of the neurons flagged in ``need`` (others: zeros), from
@@ -739,4 +745,6 @@ def newton_population(
         # the rank screen of the fit's checks, from the same linear predictor
         sub, diag = information_screen(Xt, eta_T, Y, W, M, family, fit_intercept, screen)
         screened = (jnp.moveaxis(sub, 0, -1), jnp.moveaxis(diag, 0, -1))
+    if with_eta:
+        return T, iters, conv, F, over, distance, screened, eta_T
     return T, iters, conv, F, over, distance, screened

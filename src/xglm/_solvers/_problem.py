@@ -83,7 +83,9 @@ class SolverOutput(eqx.Module):
     (``Family.boundary_distance``) over the observations with a non-zero weight.
     ``screened``: the Newton solver, asked for a rank screen (``screen`` of
     :func:`xglm._solvers.fit_arrays`), what bounds the conditioning of the information
-    at the solution, the neurons last: ``((p+1, p+1, k), (p+1, k))``.
+    at the solution, the neurons last: ``((p+1, p+1, k), (p+1, k))``. ``eta``: the
+    Newton solver on a design's rows (the active-set fits of :mod:`._active`), the
+    linear predictor at the solution, ``(n,)``.
     """
 
     coef: jax.Array
@@ -94,3 +96,4 @@ class SolverOutput(eqx.Module):
     overflow: jax.Array | None = None
     boundary_distance: jax.Array | None = None
     screened: tuple | None = None
+    eta: jax.Array | None = None
