@@ -180,7 +180,9 @@ def fit_arrays(
     quasi-Newton minimisers one neuron after another in one compiled program, FISTA
     vmapped.
 
-    A wide L1 or group Newton fit runs on working sets; when a neuron's solution
+    One neuron's L1 (or elastic-net) Newton fit of at least 128 features runs in
+    active-set rounds (:mod:`._active`). A wide L1 or group Newton fit runs on working
+    sets; when a neuron's solution
     outgrows its set, the fit is finished, from where it stopped, by the ``overflow``
     solver ``(name, tol, maxiter)``, by default the Newton solver on every feature with
     the same ``tol`` and ``maxiter`` (the name ``"irls"``, or ``"fista"``): the whole

@@ -156,8 +156,6 @@ def fit_active(
     """One neuron's L1 fit in active-set rounds (see the module docstring); arguments as
     :func:`xglm._solvers.fit_arrays` with ``data = (Xt, y, w, offset, mask, family,
     penalty)``, one neuron."""
-    from . import _fit_arrays_jit
-
     Xt, y, w, offset, mask, family, penalty = data
     p, n = Xt.shape
     beta, b = np.asarray(beta0, Xt.dtype), np.asarray(b0, Xt.dtype)
@@ -208,27 +206,8 @@ def fit_active(
                 if iters >= maxiter:
                     return _stopped(beta, b, iters, inner)
             Xw = _gather()(Xt, ws, Xw)
-            inner = _fit_arrays_jit(
-                Xw,
-                y,
-                w,
-                offset,
-                mask,
-                family,
-                penalty,
-                beta,
-                b,
-                None,
-                False,
-                "irls",
-                tol,
-                maxiter,
-                fit_intercept,
-                True,
-                0,
-                rows=ws,
-                budget=np.int32(min(maxiter - iters, INNER_MAXITER)),
-            )
+            budget = min(maxiter - iters, INNER_MAXITER)
+            inner = _newton(Xw, data, beta, b, tol, maxiter, fit_intercept, budget, rows=ws)
             iters += int(inner.n_iter)
             rows = np.asarray(ws)
             beta = np.zeros(p, Xt.dtype)
@@ -249,25 +228,21 @@ def fit_active(
     return _finish(data, beta, b, iters, tol, maxiter, fit_intercept)
 
 
+def _newton(Xt, data, beta, b, tol, maxiter, fit_intercept, budget, rows=None):
+    """The Newton solver (the core's compiled program) on the design ``Xt`` (the rows
+    ``rows`` of ``data``'s design, or all of it) from ``beta, b``, within ``budget``
+    iterations."""
+    from . import _fit_arrays_jit
+
+    args = (*data[1:], beta, b, None, False, "irls", tol, maxiter, fit_intercept, True, 0)
+    return _fit_arrays_jit(Xt, *args, rows=rows, budget=np.int32(budget))
+
+
 def _finish(data, beta, b, iters, tol, maxiter, fit_intercept) -> SolverOutput:
     """The Newton solver on every feature from ``beta, b``, within what is left of
     ``maxiter`` after ``iters`` (see the module docstring for when)."""
-    from . import _fit_arrays_jit
-
-    rest = _fit_arrays_jit(
-        *data,
-        beta,
-        b,
-        None,
-        False,
-        "irls",
-        tol,
-        maxiter,
-        fit_intercept,
-        True,
-        0,
-        budget=np.int32(max(maxiter - iters, 0)),
-    )
+    budget = max(maxiter - iters, 0)
+    rest = _newton(data[0], data, beta, b, tol, maxiter, fit_intercept, budget)
     return SolverOutput(
         rest.coef,
         rest.intercept,
