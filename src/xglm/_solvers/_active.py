@@ -6,9 +6,9 @@ and the gradient). As skglm and celer do, a single-neuron L1 fit of at least
 ``2 * ACTIVE_SIZE`` features is solved instead in rounds, each of which
 
 1. computes the gradient over every feature at the current coefficients (one pass over
-   the design; the linear predictor is read from the rows of the nonzero coefficients
-   alone) and the features' priorities: the nonzero and unpenalized ones first, then
-   by how near their gradient comes to their strength (:func:`._kkt.l1_priority`);
+   the design; the linear predictor is the last solve's, or the null model's) and the
+   features' priorities: the nonzero and unpenalized ones first, then by how near
+   their gradient comes to their strength (:func:`._kkt.l1_priority`);
 2. stops when no feature outside the last round's set violates its optimality
    condition by more than ``tol`` times the largest strength (the criterion of the
    Newton solver's own working sets) and that round's solve converged;
@@ -25,9 +25,10 @@ subsample's information, which the full solver replaces by every row's in a long
 The iterations of every round and of that finish add up, within ``maxiter``.
 
 The copy is written into a buffer kept from the last fit (donated to the compiled
-copy): freshly allocated memory costs a page fault per 4 kB on its first write, which
-for the benchmark's Lasso (100,000 x 200, sets of 64 features) took the copy from 2.5
-to 22 ms. One buffer, of the last size used, is kept.
+copy): freshly allocated memory costs a page fault per 4 kB on its first write. For
+the benchmark's Lasso (100,000 x 200, sets of 64 features) the copy took 22 ms into
+fresh memory and 2.5 ms into the kept buffer. One buffer, of the last size used, is
+kept.
 """
 
 from __future__ import annotations
