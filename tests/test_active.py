@@ -150,6 +150,12 @@ def test_starts(monkeypatch):
     m.fit(X, y, init_params=(sparse.coef_, sparse.intercept_))
     assert rounds[0] >= before + 1 and m.converged_
     np.testing.assert_allclose(m.coef_, ref.coef_, rtol=1e-7, atol=1e-9)
+    # a sparse start whose means overflow is replaced by the null model in its solve
+    bad = np.zeros(X.shape[1])
+    bad[:3] = 50.0
+    m.fit(X, y, init_params=(bad, 0.0))
+    assert m.converged_
+    np.testing.assert_allclose(m.coef_, ref.coef_, rtol=1e-7, atol=1e-9)
     # a dense start (more nonzero coefficients than a set holds) is finished by the
     # Newton solver on every feature at once
     before = rounds[0]

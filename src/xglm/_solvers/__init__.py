@@ -259,12 +259,14 @@ def _fit_arrays_jit(
     screen: int,
     rows=None,
     budget=None,
+    trust_start: bool = False,
 ) -> SolverOutput:
     """:func:`fit_arrays` for one batch of neurons, compiled: the neurons ``idx`` of a
     population (``None``: every neuron). With ``rows`` (feature indices), ``Xt`` holds
     those rows of the design alone, and the mask, start and penalty, given for every
     feature, are taken at them (the active-set fits of :mod:`._active`); ``budget``
-    (traced) bounds the Newton solver's iterations below ``maxiter``."""
+    (traced) bounds the Newton solver's iterations below ``maxiter``; ``trust_start``
+    takes the start as it is (see :func:`._newton.newton_population`)."""
     TRACE_COUNT["fit"] += 1
     if idx is not None:
         y, w, offset = (neuron_rows(a, idx) for a in (y, w, offset))
@@ -300,6 +302,7 @@ def _fit_arrays_jit(
             budget=budget,
             with_eta=rows is not None,
             switch_info=rows is None,
+            trust_start=trust_start,
         )
         out = SolverOutput(T[:, 1:].T, T[:, 0], n_iter, conv, obj, over, distance, screened)
     else:

@@ -208,7 +208,9 @@ def fit_active(
                     return _stopped(beta, b, iters, inner)
             Xw = _gather()(Xt, ws, Xw)
             budget = min(maxiter - iters, INNER_MAXITER)
-            inner = _newton(Xw, data, beta, b, tol, maxiter, fit_intercept, budget, rows=ws)
+            # (a given start is compared with the null model by its first solve)
+            trust = from_start or inner is not None
+            inner = _newton(Xw, data, beta, b, tol, maxiter, fit_intercept, budget, ws, trust)
             iters += int(inner.n_iter)
             rows = np.asarray(ws)
             beta = np.zeros(p, Xt.dtype)
@@ -229,14 +231,15 @@ def fit_active(
     return _finish(data, beta, b, iters, tol, maxiter, fit_intercept)
 
 
-def _newton(Xt, data, beta, b, tol, maxiter, fit_intercept, budget, rows=None):
+def _newton(Xt, data, beta, b, tol, maxiter, fit_intercept, budget, rows=None, trust=False):
     """The Newton solver (the core's compiled program) on the design ``Xt`` (the rows
     ``rows`` of ``data``'s design, or all of it) from ``beta, b``, within ``budget``
-    iterations."""
+    iterations; with ``trust``, from ``beta, b`` as they are (a point of the null
+    model's or a solve's: see ``trust_start`` of :func:`._newton.newton_population`)."""
     from . import _fit_arrays_jit
 
     args = (*data[1:], beta, b, None, False, "irls", tol, maxiter, fit_intercept, True, 0)
-    return _fit_arrays_jit(Xt, *args, rows=rows, budget=np.int32(budget))
+    return _fit_arrays_jit(Xt, *args, rows=rows, budget=np.int32(budget), trust_start=trust)
 
 
 def _finish(data, beta, b, iters, tol, maxiter, fit_intercept) -> SolverOutput:

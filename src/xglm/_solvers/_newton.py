@@ -141,6 +141,7 @@ def newton_population(
     budget=None,
     with_eta: bool = False,
     switch_info: bool = True,
+    trust_start: bool = False,
 ):
     """Solve every neuron.
 
@@ -151,6 +152,9 @@ def newton_population(
     Returns ``(T, n_iter, converged, obj, overflow, distance, screened)``, ``obj``
     without the deviance's terms in ``y`` alone; ``overflow`` flags the neurons whose
     solution outgrew their working set (stopped unconverged as soon as it did);
+    ``trust_start`` (with ``from_start`` false) takes ``T0`` as it is, without the
+    comparison with the null model and the first model at the starting means (the
+    active-set rounds' solves, from a point a solve or the null model gave).
     ``switch_info=False`` keeps the subsample information throughout (the active-set
     fits, which hand a solve that takes long to the full solver instead). With
     ``with_eta``, the linear predictor at ``T`` ``(k, n)`` follows (see
@@ -483,6 +487,10 @@ def newton_population(
         use_start = jnp.ones((k,), bool)
         T0, eta_T0 = T_null, jnp.broadcast_to(eta_null, Y.shape)
         F0 = jnp.full((k,), jnp.inf, dtype)
+    elif trust_start:
+        eta_T0 = eta_of(T0)
+        F0 = obj_of(T0, eta_T0)
+        use_start = jnp.zeros((k,), bool)
     else:
         # (a given start or the presolve's whose objective is not finite, or above the
         # null model's, carries nothing a fit could use: the null model replaces it)
@@ -514,7 +522,11 @@ def newton_population(
         eta_s = family.link.link(family.mu_start(y, w))
         return jnp.where(jnp.isfinite(eta_s), eta_s, eta)
 
-    if ws_size is None:
+    if ws_size is None and trust_start:
+        S0 = scores(residuals(eta_T0))
+        direct0 = use_start
+        ws0 = None
+    elif ws_size is None:
         eta_model = lax.cond(
             jnp.any(use_start),
             lambda: jnp.where(use_start[:, None], start_eta(Y, W, eta_T0), eta_T0),
@@ -564,7 +576,8 @@ def newton_population(
         # at their linear predictor, see start_eta)
         direct = (it == 0) & direct0
         full = (it >= full_after) if switches else None
-        A = jnp.where(need[:, None, None], info_scaled(eta_T, need, ws, full, direct), A)
+        start = None if trust_start else direct
+        A = jnp.where(need[:, None, None], info_scaled(eta_T, need, ws, full, start), A)
         cols = model_cols(ws)
         # the quadratic model 1/2 t'At - c't at T (on the working set's coefficients):
         # c = A T - gradient of the loss, or on the first model from the starting means
