@@ -12,7 +12,8 @@ import xglm
 import xglm._solvers as solvers
 from xglm._penalties import PenaltyArrays
 from xglm._solvers import TRACE_COUNT, _active
-from xglm._solvers._active import ACTIVE_SIZE, active_size
+from xglm._solvers._active import ACTIVE_MAX, ACTIVE_SIZE, active_size
+from xglm._solvers._newton import WORKING_SET
 from xglm.errors import ConvergenceWarning
 
 
@@ -22,11 +23,14 @@ def _pen(p, l1=False, group=False):
 
 
 def test_active_size():
-    # L1 penalties alone, at least twice the set's features; sets of about p / 4
+    # L1 penalties alone, at least twice the set's features; sets of about p / 4, at
+    # most ACTIVE_MAX (the set's solve then has no working sets of its own)
     assert active_size(2 * ACTIVE_SIZE - 1, _pen(127, l1=True)) is None
     assert active_size(2 * ACTIVE_SIZE, _pen(128, l1=True)) == ACTIVE_SIZE
     assert active_size(200, _pen(200, l1=True)) == 64
-    assert active_size(1200, _pen(1200, l1=True)) == 304
+    assert active_size(400, _pen(400, l1=True)) == 104
+    assert active_size(1200, _pen(1200, l1=True)) == ACTIVE_MAX == 128
+    assert 2 * ACTIVE_MAX <= 2 * WORKING_SET
     assert active_size(1200, _pen(1200)) is None  # smooth
     assert active_size(1200, _pen(1200, group=True)) is None
     assert active_size(1200, _pen(1200, l1=True, group=True)) is None
