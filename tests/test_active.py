@@ -219,3 +219,14 @@ def test_a_long_set_solve_is_handed_to_the_full_solver(monkeypatch):
     m = xglm.GLM("poisson", "Lasso", alpha, **kw).fit(X, y)
     assert finishes == [1] and m.converged_ and m.n_iter_ > 1
     np.testing.assert_allclose(m.coef_, ref.coef_, rtol=1e-7, atol=1e-9)
+
+
+def test_a_large_buffer_is_not_kept(monkeypatch):
+    X, y, w, off, alpha = _data("gaussian", seed=15)
+    monkeypatch.setattr(_active, "KEEP_MAX_BYTES", 64 * X.shape[0] * 8 - 1)
+    m = xglm.GLM("gaussian", "Lasso", alpha).fit(X, y)
+    assert m.converged_ and _active._BUFFERS == {}
+    monkeypatch.setattr(_active, "KEEP_MAX_BYTES", 64 * X.shape[0] * 8)
+    m = xglm.GLM("gaussian", "Lasso", alpha).fit(X, y)
+    ((shape, dtype),) = _active._BUFFERS
+    assert shape == (64, X.shape[0]) and dtype == np.float64

@@ -28,7 +28,7 @@ The copy is written into a buffer kept from the last fit (donated to the compile
 copy): freshly allocated memory costs a page fault per 4 kB on its first write. For
 the benchmark's Lasso (100,000 x 200, sets of 64 features) the copy took 22 ms into
 fresh memory and 2.5 ms into the kept buffer. One buffer, of the last size used, is
-kept.
+kept, up to ``KEEP_MAX_BYTES`` (1 GiB).
 """
 
 from __future__ import annotations
@@ -140,6 +140,9 @@ def _gather():
 
 # (shape, dtype) -> the buffer of the last fit's rows (see the module docstring)
 _BUFFERS: dict = {}
+# a larger buffer is not kept after its fit (the page faults of a fresh one then cost
+# a small part of such a fit, and the memory goes back at once)
+KEEP_MAX_BYTES = 1 << 30
 
 
 def _buffer(shape, dtype):
@@ -151,8 +154,11 @@ def _buffer(shape, dtype):
 
 
 def _keep(buf):
+    """Keep ``buf`` for the next fit (in place of any other), unless it is larger than
+    :data:`KEEP_MAX_BYTES`."""
     _BUFFERS.clear()
-    _BUFFERS[(tuple(buf.shape), np.dtype(buf.dtype))] = buf
+    if buf.nbytes <= KEEP_MAX_BYTES:
+        _BUFFERS[(tuple(buf.shape), np.dtype(buf.dtype))] = buf
 
 
 def fit_active(
