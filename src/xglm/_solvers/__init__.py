@@ -259,14 +259,15 @@ def _fit_arrays_jit(
     screen: int,
     rows=None,
     budget=None,
-    trust_start: bool = False,
+    start=None,
 ) -> SolverOutput:
     """:func:`fit_arrays` for one batch of neurons, compiled: the neurons ``idx`` of a
     population (``None``: every neuron). With ``rows`` (feature indices), ``Xt`` holds
     those rows of the design alone, and the mask, start and penalty, given for every
     feature, are taken at them (the active-set fits of :mod:`._active`); ``budget``
-    (traced) bounds the Newton solver's iterations below ``maxiter``; ``trust_start``
-    takes the start as it is (see :func:`._newton.newton_population`)."""
+    (traced) bounds the Newton solver's iterations below ``maxiter``; ``start``, one
+    neuron's linear predictor ``(n,)`` and scores ``(p+1,)`` (every feature) at the
+    start, which is then taken as it is (see :func:`._newton.newton_population`)."""
     TRACE_COUNT["fit"] += 1
     if idx is not None:
         y, w, offset = (neuron_rows(a, idx) for a in (y, w, offset))
@@ -274,6 +275,8 @@ def _fit_arrays_jit(
         penalty = penalty.neuron(idx)
     if rows is not None:
         mask, beta0, penalty = mask[rows], beta0[rows], penalty.features(rows)
+        if start is not None:
+            start = (start[0], jnp.concatenate([start[1][:1], start[1][1:][rows]]))
     single = y.ndim == 1
     if single:
         y, w, offset = (a[None, :] for a in (y, w, offset))
@@ -302,7 +305,7 @@ def _fit_arrays_jit(
             budget=budget,
             with_eta=rows is not None,
             switch_info=rows is None,
-            trust_start=trust_start,
+            start=None if start is None else (start[0][None], start[1][None]),
         )
         out = SolverOutput(T[:, 1:].T, T[:, 0], n_iter, conv, obj, over, distance, screened)
     else:

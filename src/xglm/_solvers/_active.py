@@ -98,7 +98,8 @@ def _round(
     ``mask, beta`` ``(p,)``; ``inside`` ``(p,)`` flags the last set. With ``null``
     (traced), at the null model's coefficients instead (``eta`` is then not read), and
     a set that cannot hold every violator of its optimality condition overflows.
-    Returns ``(beta, b, set, overflow, complete)``."""
+    Returns ``(beta, b, set, overflow, complete, eta, scores)``, the scores
+    ``[1 X]^T r / sum w`` ``(p+1,)`` as the Newton solver's."""
     from . import TRACE_COUNT
 
     TRACE_COUNT["fit"] += 1
@@ -111,7 +112,8 @@ def _round(
     b = jnp.where(null, b_null, b) * icpt
     eta = jnp.where(null, b + offset, eta)
     _, r, _ = family.score_terms(y, eta, w)
-    g = l2 * beta - (Xt @ r) / sw * mask
+    scores = jnp.concatenate([(jnp.sum(r) / sw * icpt)[None], (Xt @ r) / sw * mask])
+    g = l2 * beta - scores[1:]
     prio, must, ratio = l1_priority(beta, g, l1, mask)
     live = mask > 0
     must_n = jnp.sum(live & must)
@@ -122,7 +124,7 @@ def _round(
     ws = jnp.sort(lax.top_k(prio, size)[1]).astype(jnp.int32)
     v = jnp.where(live & ~inside, l1_violation(beta, g, l1), 0.0)
     complete = jnp.max(v) <= tol * jnp.max(l1)
-    return beta, b, ws, over, complete
+    return beta, b, ws, over, complete, eta, scores
 
 
 def _take_rows(Xt, ws, out):
@@ -201,7 +203,7 @@ def fit_active(
                     fit_intercept,
                     tol,
                 )
-                beta, b, ws, over, complete = look
+                beta, b, ws, over, complete, eta, scores = look
                 if bool(over):
                     break
                 if inner is not None and bool(complete):
@@ -218,9 +220,10 @@ def fit_active(
                     return _stopped(beta, b, iters, inner)
             Xw = _gather()(Xt, ws, Xw)
             budget = min(maxiter - iters, INNER_MAXITER)
-            # (a given start is compared with the null model by its first solve)
-            trust = from_start or inner is not None
-            inner = _newton(Xw, data, beta, b, tol, maxiter, fit_intercept, budget, ws, trust)
+            # (a given start is compared with the null model by its first solve; the
+            # others start from the look's linear predictor and scores)
+            start = (eta, scores) if from_start or inner is not None else None
+            inner = _newton(Xw, data, beta, b, tol, maxiter, fit_intercept, budget, ws, start)
             iters += int(inner.n_iter)
             rows = np.asarray(ws)
             beta = np.zeros(p, Xt.dtype)
@@ -241,15 +244,15 @@ def fit_active(
     return _finish(data, beta, b, iters, tol, maxiter, fit_intercept)
 
 
-def _newton(Xt, data, beta, b, tol, maxiter, fit_intercept, budget, rows=None, trust=False):
+def _newton(Xt, data, beta, b, tol, maxiter, fit_intercept, budget, rows=None, start=None):
     """The Newton solver (the core's compiled program) on the design ``Xt`` (the rows
     ``rows`` of ``data``'s design, or all of it) from ``beta, b``, within ``budget``
-    iterations; with ``trust``, from ``beta, b`` as they are (a point of the null
-    model's or a solve's: see ``trust_start`` of :func:`._newton.newton_population`)."""
+    iterations; with the look's ``start = (eta, scores)`` there, from ``beta, b`` as
+    they are (see ``start`` of :func:`._newton.newton_population`)."""
     from . import _fit_arrays_jit
 
     args = (*data[1:], beta, b, None, False, "irls", tol, maxiter, fit_intercept, True, 0)
-    return _fit_arrays_jit(Xt, *args, rows=rows, budget=np.int32(budget), trust_start=trust)
+    return _fit_arrays_jit(Xt, *args, rows=rows, budget=np.int32(budget), start=start)
 
 
 def _finish(data, beta, b, iters, tol, maxiter, fit_intercept) -> SolverOutput:

@@ -141,7 +141,7 @@ def newton_population(
     budget=None,
     with_eta: bool = False,
     switch_info: bool = True,
-    trust_start: bool = False,
+    start=None,
 ):
     """Solve every neuron.
 
@@ -152,20 +152,20 @@ def newton_population(
     Returns ``(T, n_iter, converged, obj, overflow, distance, screened)``, ``obj``
     without the deviance's terms in ``y`` alone; ``overflow`` flags the neurons whose
     solution outgrew their working set (stopped unconverged as soon as it did);
-    ``trust_start`` (with ``from_start`` false) takes ``T0`` as it is, without the
-    comparison with the null model and the first model at the starting means (the
-    active-set rounds' solves, from a point a solve or the null model gave).
-    ``switch_info=False`` keeps the subsample information throughout (the active-set
-    fits, which hand a solve that takes long to the full solver instead). With
-    ``with_eta``, the linear predictor at ``T`` ``(k, n)`` follows (see
-    ``at_solution`` for the point it is taken at). ``budget`` (traced, at most
-    ``maxiter``; default ``maxiter``) bounds the iterations
-    without a new compile (the working-set solves of :mod:`._active` share one
-    ``maxiter``); ``distance`` the means' closest approach to the boundary of the support (None for
+    ``distance`` the means' closest approach to the boundary of the support (None for
     an unbounded mean); with a ``screen`` stride, ``screened`` is what bounds the
     conditioning of the information at the solution
     (:func:`~xglm._solvers._information.information_screen`), neurons last:
     ``((p+1, p+1, k), (p+1, k))``, else None.
+
+    For the active-set fits (:mod:`._active`): ``start``, the linear predictor
+    ``(k, n)`` and the scores ``(k, p+1)`` at ``T0`` (see ``scores``), takes ``T0`` as
+    it is (with ``from_start`` false: no comparison with the null model, no first model
+    at the starting means); ``budget`` (traced, at most ``maxiter``) bounds the
+    iterations without a new compile; ``switch_info=False`` keeps the subsample
+    information throughout; with ``with_eta`` the linear predictor at ``T`` ``(k, n)``
+    is returned last (a fit that converges before a pass then does not take its last
+    step, within ``tol``, which would need the predictor's pass).
     """
     dtype = Xt.dtype
     p, n = Xt.shape
@@ -487,8 +487,8 @@ def newton_population(
         use_start = jnp.ones((k,), bool)
         T0, eta_T0 = T_null, jnp.broadcast_to(eta_null, Y.shape)
         F0 = jnp.full((k,), jnp.inf, dtype)
-    elif trust_start:
-        eta_T0 = eta_of(T0)
+    elif start is not None:
+        eta_T0 = start[0]
         F0 = obj_of(T0, eta_T0)
         use_start = jnp.zeros((k,), bool)
     else:
@@ -530,9 +530,9 @@ def newton_population(
         return jnp.where(jnp.isfinite(eta_s), eta_s, eta)
 
     # (no neuron takes the starting means after a trusted start or a presolve)
-    start_means = not (trust_start or pre > 1)
+    start_means = start is None and pre == 1
     if ws_size is None and not start_means:
-        S0 = scores(residuals(eta_T0))
+        S0 = scores(residuals(eta_T0)) if start is None else start[1]
         direct0 = use_start
         ws0 = None
     elif ws_size is None:
@@ -549,7 +549,7 @@ def newton_population(
     else:
         # a working set is chosen from the gradient at the start: the first model is
         # built at the start's coefficients (the null model's, by default) instead
-        S0 = scores(residuals(eta_T0))
+        S0 = scores(residuals(eta_T0)) if start is None else start[1]
         F0 = obj_of(T0, eta_T0)
         direct0 = jnp.zeros((k,), bool)
         # chosen in the first iteration
@@ -585,8 +585,8 @@ def newton_population(
         # at their linear predictor, see start_eta)
         direct = (it == 0) & direct0
         full = (it >= full_after) if switches else None
-        start = direct if start_means else None
-        A = jnp.where(need[:, None, None], info_scaled(eta_T, need, ws, full, start), A)
+        at_means = direct if start_means else None
+        A = jnp.where(need[:, None, None], info_scaled(eta_T, need, ws, full, at_means), A)
         cols = model_cols(ws)
         # the quadratic model 1/2 t'At - c't at T (on the working set's coefficients):
         # c = A T - gradient of the loss, or on the first model from the starting means
@@ -631,7 +631,9 @@ def newton_population(
         certified = need | constant_info | (predicted < 0.5 * prev_change)
         at_solution = ~done & (it > 0) & ~direct & certified & (predicted <= tol * scale_T)
         at_solution = at_solution & complete(T, S, ws)
-        T = jnp.where(at_solution[:, None], T + step0[:, None] * D, T)
+        if not with_eta:
+            # (with the linear predictor returned, T stays where it is exact)
+            T = jnp.where(at_solution[:, None], T + step0[:, None] * D, T)
         conv = conv | at_solution
         done = done | at_solution
         iters = iters + (~done).astype(iters.dtype)
