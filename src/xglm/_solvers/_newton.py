@@ -529,7 +529,8 @@ def newton_population(
         eta_s = family.link.link(family.mu_start(y, w))
         return jnp.where(jnp.isfinite(eta_s), eta_s, eta)
 
-    # (no neuron takes the starting means after a trusted start or a presolve)
+    # (no neuron takes the starting means from a start with its scores given, or after
+    # a presolve)
     start_means = start is None and pre == 1
     if ws_size is None and not start_means:
         S0 = scores(residuals(eta_T0)) if start is None else start[1]
