@@ -12,7 +12,7 @@ import xglm
 import xglm._solvers as solvers
 from xglm._penalties import PenaltyArrays
 from xglm._solvers import TRACE_COUNT, _active
-from xglm._solvers._active import ACTIVE_MAX, ACTIVE_SIZE, active_size
+from xglm._solvers._active import ACTIVE_MAX, ACTIVE_MIN_ELEMENTS, ACTIVE_SIZE, active_size
 from xglm._solvers._newton import WORKING_SET
 from xglm.errors import ConvergenceWarning
 
@@ -23,17 +23,21 @@ def _pen(p, l1=False, group=False):
 
 
 def test_active_size():
-    # L1 penalties alone, at least twice the set's features; sets of about p / 4, at
-    # most ACTIVE_MAX (the set's solve then has no working sets of its own)
-    assert active_size(2 * ACTIVE_SIZE - 1, _pen(127, l1=True)) is None
-    assert active_size(2 * ACTIVE_SIZE, _pen(128, l1=True)) == ACTIVE_SIZE
-    assert active_size(200, _pen(200, l1=True)) == 64
-    assert active_size(400, _pen(400, l1=True)) == 104
-    assert active_size(1200, _pen(1200, l1=True)) == ACTIVE_MAX == 128
+    # L1 penalties alone, at least twice the set's features and ACTIVE_MIN_ELEMENTS
+    # elements; sets of about p / 8, at least ACTIVE_SIZE, at most ACTIVE_MAX (the set's
+    # solve then has no working sets of its own)
+    n = 10_000
+    assert active_size(n, 2 * ACTIVE_SIZE - 1, _pen(63, l1=True)) is None
+    assert active_size(n, 2 * ACTIVE_SIZE, _pen(64, l1=True)) == ACTIVE_SIZE == 32
+    assert active_size(n, 200, _pen(200, l1=True)) == 32
+    assert active_size(n, 400, _pen(400, l1=True)) == 56
+    assert active_size(n, 1200, _pen(1200, l1=True)) == ACTIVE_MAX == 128
     assert 2 * ACTIVE_MAX <= 2 * WORKING_SET
-    assert active_size(1200, _pen(1200)) is None  # smooth
-    assert active_size(1200, _pen(1200, group=True)) is None
-    assert active_size(1200, _pen(1200, l1=True, group=True)) is None
+    assert active_size(ACTIVE_MIN_ELEMENTS // 200 - 1, 200, _pen(200, l1=True)) is None
+    assert active_size(ACTIVE_MIN_ELEMENTS // 200, 200, _pen(200, l1=True)) == 32
+    assert active_size(n, 1200, _pen(1200)) is None  # smooth
+    assert active_size(n, 1200, _pen(1200, group=True)) is None
+    assert active_size(n, 1200, _pen(1200, l1=True, group=True)) is None
 
 
 def _data(family, n=3000, p=160, nonzero=6, seed=0):
@@ -74,7 +78,7 @@ def _fit_both(monkeypatch, family, reg, strength, fit_intercept=True, **data):
     rounds = _rounds(monkeypatch)
     active = xglm.GLM(family, **kw).fit(X, y, sample_weight=w, offset=off)
     assert rounds[0] >= 2  # a look at the start, a solve, and a look at its solution
-    monkeypatch.setattr(solvers, "active_size", lambda p, pen: None)
+    monkeypatch.setattr(solvers, "active_size", lambda n, p, pen: None)
     full = xglm.GLM(family, **kw).fit(X, y, sample_weight=w, offset=off)
     return active, full
 
@@ -85,7 +89,7 @@ def _fit_both(monkeypatch, family, reg, strength, fit_intercept=True, **data):
 )
 def test_active_sets_reach_the_solution_of_every_feature(monkeypatch, family, reg, ratio):
     X, y, w, off, alpha = _data(family)
-    strength = alpha if reg == "Lasso" else (2 * alpha, ratio)
+    strength = alpha if reg == "Lasso" else (3 * alpha, ratio)
     active, full = _fit_both(monkeypatch, family, reg, strength, X=X, y=y, w=w, off=off)
     assert active.converged_ and full.converged_
     a, f = np.asarray(active.coef_), np.asarray(full.coef_)
@@ -97,7 +101,7 @@ def test_active_sets_reach_the_solution_of_every_feature(monkeypatch, family, re
     eta = active.intercept_[0] + X @ a + off
     mu = {"poisson": np.exp, "gaussian": lambda e: e, "bernoulli": lambda e: 1 / (1 + np.exp(-e))}
     resid = w * (mu[family](eta) - y) / w.sum()
-    l1, l2 = (alpha, 0.0) if reg == "Lasso" else (2 * alpha * ratio, 2 * alpha * (1 - ratio))
+    l1, l2 = (alpha, 0.0) if reg == "Lasso" else (3 * alpha * ratio, 3 * alpha * (1 - ratio))
     g = X.T @ resid + l2 * a
     viol = np.where(a != 0, np.abs(g + l1 * np.sign(a)), np.maximum(np.abs(g) - l1, 0.0))
     assert abs(resid.sum()) <= 1e-9 and viol.max() <= 1e-9
@@ -223,10 +227,11 @@ def test_a_long_set_solve_is_handed_to_the_full_solver(monkeypatch):
 
 def test_a_large_buffer_is_not_kept(monkeypatch):
     X, y, w, off, alpha = _data("gaussian", seed=15)
-    monkeypatch.setattr(_active, "KEEP_MAX_BYTES", 64 * X.shape[0] * 8 - 1)
+    size = active_size(*X.shape, _pen(X.shape[1], l1=True))
+    monkeypatch.setattr(_active, "KEEP_MAX_BYTES", size * X.shape[0] * 8 - 1)
     m = xglm.GLM("gaussian", "Lasso", alpha).fit(X, y)
     assert m.converged_ and _active._BUFFERS == {}
-    monkeypatch.setattr(_active, "KEEP_MAX_BYTES", 64 * X.shape[0] * 8)
+    monkeypatch.setattr(_active, "KEEP_MAX_BYTES", size * X.shape[0] * 8)
     m = xglm.GLM("gaussian", "Lasso", alpha).fit(X, y)
     ((shape, dtype),) = _active._BUFFERS
-    assert shape == (64, X.shape[0]) and dtype == np.float64
+    assert shape == (size, X.shape[0]) and dtype == np.float64

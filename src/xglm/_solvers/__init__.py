@@ -180,8 +180,8 @@ def fit_arrays(
     quasi-Newton minimisers one neuron after another in one compiled program, FISTA
     vmapped.
 
-    One neuron's L1 (or elastic-net) Newton fit of at least 128 features runs in
-    active-set rounds (:mod:`._active`). A wide L1 or group Newton fit runs on working
+    One neuron's L1 (or elastic-net) Newton fit of at least 64 features (and 100,000
+    design elements) runs in active-set rounds (:mod:`._active`). A wide L1 or group Newton fit runs on working
     sets; when a neuron's solution
     outgrows its set, the fit is finished, from where it stopped, by the ``overflow``
     solver ``(name, tol, maxiter)``, by default the Newton solver on every feature with
@@ -218,7 +218,7 @@ def _fit_batches(
     """:func:`fit_arrays`' one fit: a population's Newton fit in batches of neurons.
     ``data``: ``(Xt, y, w, offset, mask, family, penalty)``."""
     Xt, y = data[:2]
-    size = active_size(Xt.shape[0], data[6]) if working_sets else None
+    size = active_size(Xt.shape[1], Xt.shape[0], data[6]) if working_sets else None
     if y.ndim == 1 and solver == "irls" and size is not None:
         return fit_active(data, beta0, b0, from_start, tol, maxiter, fit_intercept, size)
     args = [*data, beta0, b0]

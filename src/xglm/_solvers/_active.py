@@ -49,13 +49,21 @@ from ._problem import SolverOutput
 
 __all__ = ["ACTIVE_SIZE", "MAX_ROUNDS", "active_size", "fit_active"]
 
-# the smallest set; a design of p features gets sets of about p / ACTIVE_FRACTION, at
+# The smallest set; a design of p features gets sets of about p / ACTIVE_FRACTION, at
 # most ACTIVE_MAX: below 2 * _newton.WORKING_SET, so that a set's solve has no working
 # sets of its own, whose code took a first wide fit's compile from 1.02 to 1.43 s
-# (20,000 x 1,200, sets of 304 against 128 features; the warm fits took 52 and 59 ms)
-ACTIVE_SIZE = 64
-ACTIVE_FRACTION = 4
+# (20,000 x 1,200, sets of 304 against 128 features; the warm fits took 52 and 59 ms).
+# A set's solve costs more than in proportion to its size: the benchmark's Lasso
+# (100,000 x 200, 19 nonzero coefficients) took 41 ms (Gaussian) and 48 ms (Poisson) on
+# sets of 64, 34 and 40 ms on sets of 32. A solution denser than an eighth of the
+# features is left to the full solver.
+ACTIVE_SIZE = 32
+ACTIVE_FRACTION = 8
 ACTIVE_MAX = 128
+# Designs of fewer elements are fitted by the full solver at once: the rounds' extra
+# programs cost more than they save (500 x 64: 2.0 against 1.4 ms; 2,000 x 100: 2.0
+# against 3.6 ms)
+ACTIVE_MIN_ELEMENTS = 100_000
 # a set's solve that takes more iterations than this (on the row subsample's information
 # throughout: the full solver switches to every row's after FULL_INFO_MIN_ITER), or stops
 # unconverged, is handed to the full solver
@@ -65,11 +73,12 @@ INNER_MAXITER = 2 * FULL_INFO_MIN_ITER
 MAX_ROUNDS = 50
 
 
-def active_size(p: int, penalty: PenaltyArrays) -> int | None:
-    """The set size of an active-set fit of ``p`` features, or ``None`` when the fit
-    does not run on active sets (not an L1 penalty alone, or fewer than twice the
-    size's features)."""
-    if not penalty.has_l1 or penalty.has_group:
+def active_size(n: int, p: int, penalty: PenaltyArrays) -> int | None:
+    """The set size of an active-set fit of ``n`` samples and ``p`` features, or
+    ``None`` when the fit does not run on active sets (not an L1 penalty alone, fewer
+    than twice the size's features, or fewer than :data:`ACTIVE_MIN_ELEMENTS`
+    elements)."""
+    if not penalty.has_l1 or penalty.has_group or n * p < ACTIVE_MIN_ELEMENTS:
         return None
     size = min(max(ACTIVE_SIZE, -(-(p // ACTIVE_FRACTION) // 8) * 8), ACTIVE_MAX)
     return size if 2 * size <= p else None
