@@ -157,6 +157,8 @@ KEEP_MAX_BYTES = 1 << 30
 
 
 def _buffer(shape, dtype):
+    """The kept buffer of this shape and dtype (taken out of the pool while a fit uses
+    it), or a new one."""
     buf = _BUFFERS.pop((shape, np.dtype(dtype)), None)
     if buf is None or buf.is_deleted():
         # (copied into memory of JAX's own, which can be donated)
@@ -281,8 +283,8 @@ def _finish(data, beta, b, iters, tol, maxiter, fit_intercept) -> SolverOutput:
 
 
 def _stopped(beta, b, iters, inner) -> SolverOutput:
-    """The output of a fit that ran out of iterations or rounds, or whose round's
-    solve stopped unconverged."""
+    """The output of a fit that ran out of iterations (``maxiter``) or of rounds
+    (:data:`MAX_ROUNDS`): unconverged."""
     obj = np.asarray(np.inf) if inner is None else inner.objective
     dist = None if inner is None else inner.boundary_distance
     return SolverOutput(beta, b, np.int32(iters), np.asarray(False), obj, np.asarray(False), dist)
