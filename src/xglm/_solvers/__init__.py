@@ -283,11 +283,11 @@ def _fit_arrays_jit(
         mask, beta0 = mask[:, None], beta0[:, None]
         b0 = jnp.reshape(b0, (1,))
         penalty = penalty.as_population()
-    eta = []
+    eta = None
     if solver == "irls":
         # with from_start the solver replaces T0 by the null start
         T0 = jnp.concatenate([b0[:, None], (beta0 * mask).T], axis=1)
-        T, n_iter, conv, obj, over, distance, screened, *eta = newton_population(
+        T, n_iter, conv, obj, over, distance, screened, *rest = newton_population(
             Xt,
             y,
             w,
@@ -308,6 +308,7 @@ def _fit_arrays_jit(
             start=None if start is None else (start[0][None], start[1][None]),
         )
         out = SolverOutput(T[:, 1:].T, T[:, 0], n_iter, conv, obj, over, distance, screened)
+        eta = rest[0][0] if rest else None  # (with_eta: one neuron, see _active)
     else:
         pens = penalty.neuron_major()
 
@@ -353,7 +354,6 @@ def _fit_arrays_jit(
         out = SolverOutput(res.coef.T, res.intercept, res.n_iter, res.converged, res.objective)
     if single:
         out = jax.tree_util.tree_map(lambda a: a[..., 0], out)
-    if eta:
-        # (one neuron: the rows design's fits; see _active)
-        out = eqx.tree_at(lambda o: o.eta, out, eta[0][0], is_leaf=lambda a: a is None)
+    if eta is not None:
+        out = eqx.tree_at(lambda o: o.eta, out, eta, is_leaf=lambda a: a is None)
     return out

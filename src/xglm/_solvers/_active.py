@@ -234,7 +234,7 @@ def fit_active(
             # (a given start is compared with the null model by its first solve; the
             # others start from the look's linear predictor and scores)
             start = (eta, scores) if from_start or inner is not None else None
-            inner = _newton(Xw, data, beta, b, tol, maxiter, fit_intercept, budget, ws, start)
+            inner = _solve(Xw, data, beta, b, tol, maxiter, fit_intercept, budget, ws, start)
             iters += int(inner.n_iter)
             rows = np.asarray(ws)
             beta = np.zeros(p, Xt.dtype)
@@ -255,7 +255,7 @@ def fit_active(
     return _finish(data, beta, b, iters, tol, maxiter, fit_intercept)
 
 
-def _newton(Xt, data, beta, b, tol, maxiter, fit_intercept, budget, rows=None, start=None):
+def _solve(Xt, data, beta, b, tol, maxiter, fit_intercept, budget, rows=None, start=None):
     """The Newton solver (the core's compiled program) on the design ``Xt`` (the rows
     ``rows`` of ``data``'s design, or all of it) from ``beta, b``, within ``budget``
     iterations; with the look's ``start = (eta, scores)`` there, from ``beta, b`` as
@@ -270,7 +270,7 @@ def _finish(data, beta, b, iters, tol, maxiter, fit_intercept) -> SolverOutput:
     """The Newton solver on every feature from ``beta, b``, within what is left of
     ``maxiter`` after ``iters`` (see the module docstring for when)."""
     budget = max(maxiter - iters, 0)
-    rest = _newton(data[0], data, beta, b, tol, maxiter, fit_intercept, budget)
+    rest = _solve(data[0], data, beta, b, tol, maxiter, fit_intercept, budget)
     return SolverOutput(
         rest.coef,
         rest.intercept,
