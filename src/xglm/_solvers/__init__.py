@@ -181,13 +181,12 @@ def fit_arrays(
     vmapped.
 
     One neuron's L1 (or elastic-net) Newton fit of at least 64 features (and 100,000
-    design elements) runs in active-set rounds (:mod:`._active`). A wide L1 or group Newton fit runs on working
-    sets; when a neuron's solution
-    outgrows its set, the fit is finished, from where it stopped, by the ``overflow``
-    solver ``(name, tol, maxiter)``, by default the Newton solver on every feature with
-    the same ``tol`` and ``maxiter`` (the name ``"irls"``, or ``"fista"``): the whole
-    population in one more fit that starts at the first's solution. Its iterations add
-    to the first's.
+    design elements) runs in active-set rounds (:mod:`._active`). A wide L1 or group
+    Newton fit runs on working sets; when a neuron's solution outgrows its set, the fit
+    is finished, from where it stopped, by the ``overflow`` solver ``(name, tol,
+    maxiter)``, by default the Newton solver on every feature with the same ``tol`` and
+    ``maxiter`` (the name ``"irls"``, or ``"fista"``): the whole population in one more
+    fit that starts at the first's solution. Its iterations add to the first's.
 
     ``screen``: a row stride with which the Newton solver also returns the rank screen
     of the fit's checks at its solution (``SolverOutput.screened``; 0: none).
@@ -218,8 +217,9 @@ def _fit_batches(
     """:func:`fit_arrays`' one fit: a population's Newton fit in batches of neurons.
     ``data``: ``(Xt, y, w, offset, mask, family, penalty)``."""
     Xt, y = data[:2]
-    size = active_size(Xt.shape[1], Xt.shape[0], data[6]) if working_sets else None
-    if y.ndim == 1 and solver == "irls" and size is not None:
+    single_newton = y.ndim == 1 and solver == "irls" and working_sets
+    size = active_size(Xt.shape[1], Xt.shape[0], data[6]) if single_newton else None
+    if size is not None:
         return fit_active(data, beta0, b0, from_start, tol, maxiter, fit_intercept, size)
     args = [*data, beta0, b0]
     options = (from_start, solver, tol, maxiter, fit_intercept, working_sets, screen)

@@ -33,6 +33,7 @@ kept, up to ``KEEP_MAX_BYTES`` (1 GiB).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import jax
@@ -218,14 +219,10 @@ def fit_active(
                 if bool(over):
                     break
                 if inner is not None and bool(complete):
-                    return SolverOutput(
-                        beta,
-                        b,
-                        np.int32(iters),
-                        np.asarray(True),
-                        inner.objective,
-                        np.asarray(False),
-                        inner.boundary_distance,
+                    # the last solve's output (converged, without overflow: otherwise
+                    # the rounds stopped below), on every feature
+                    return dataclasses.replace(
+                        inner, coef=beta, intercept=b, n_iter=np.int32(iters), eta=None
                     )
                 if iters >= maxiter:
                     return _stopped(beta, b, iters, inner)
@@ -271,15 +268,7 @@ def _finish(data, beta, b, iters, tol, maxiter, fit_intercept) -> SolverOutput:
     ``maxiter`` after ``iters`` (see the module docstring for when)."""
     budget = max(maxiter - iters, 0)
     rest = _solve(data[0], data, beta, b, tol, maxiter, fit_intercept, budget)
-    return SolverOutput(
-        rest.coef,
-        rest.intercept,
-        np.int32(iters + int(rest.n_iter)),
-        rest.converged,
-        rest.objective,
-        rest.overflow,
-        rest.boundary_distance,
-    )
+    return dataclasses.replace(rest, n_iter=np.int32(iters + int(rest.n_iter)))
 
 
 def _stopped(beta, b, iters, inner) -> SolverOutput:
