@@ -31,9 +31,10 @@ import numpy as np
 __all__ = ["Snapshot", "column_major_empty", "core_arrays", "feature_major", "restore", "snapshot"]
 
 _ALIGN = 64
-# rows per block of a transposing copy (fits the caches for designs of a few hundred
-# features)
-ROW_BLOCK = 1024
+# rows per block of a transposing copy: a block fits the caches for designs of a few
+# hundred features (one core, 200,000 x 100: 21 ms with 512 rows, 22 ms with 1,024;
+# 20,000 x 20: 0.15 ms against 0.25 ms)
+ROW_BLOCK = 512
 
 
 # size in bytes -> [buffer, token of its last handing out], the most recently used last
