@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from xglm._device import column_major_empty, feature_major
+from xglm._device import ROW_BLOCK, column_major_empty, feature_major
 
 
-@pytest.mark.parametrize("shape", [(1, 1), (7, 3), (1000, 5), (257, 12)])
+@pytest.mark.parametrize("shape", [(1, 1), (7, 3), (1000, 5), (257, 12), (2 * ROW_BLOCK + 1, 4)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_feature_major_is_the_exact_transpose(shape, dtype):
     X = np.random.default_rng(0).standard_normal(shape)
@@ -40,7 +40,26 @@ def test_buffers_are_reused_only_when_no_array_uses_them():
     np.testing.assert_array_equal(np.asarray(first), A.T)
 
 
-def test_a_snapshot_restores_the_copy_until_its_buffer_is_handed_out_again():
+def _unaligned(values):
+    """``values`` as a column-major array whose data do not start at a 64-byte
+    boundary (as NumPy's large arrays, which start 16 bytes past one): the fit copies
+    it into its pool (see _device.copied_to_pool)."""
+    n, p = values.shape
+    buf = np.empty(values.size + 1)
+    shift = int(buf.ctypes.data % 64 == 0)
+    X = buf[shift : shift + values.size].reshape(p, n).T
+    X[:] = values
+    return X
+
+
+@pytest.fixture
+def empty_pool(monkeypatch):
+    from xglm import _device
+
+    monkeypatch.setattr(_device, "_POOL", [])
+
+
+def test_a_snapshot_restores_the_copy_until_its_buffer_is_handed_out_again(empty_pool):
     from xglm._device import restore, snapshot
 
     rng = np.random.default_rng(2)
@@ -67,13 +86,52 @@ def test_a_snapshot_restores_the_copy_until_its_buffer_is_handed_out_again():
     np.testing.assert_array_equal(np.asarray(held), A.T)
     np.testing.assert_array_equal(np.asarray(other), B.T)
     del held, other
-    assert restore(snap) is None  # the pool now holds the other buffer
+    # both buffers stay pooled: the copy is still there
+    np.testing.assert_array_equal(np.asarray(restore(snap)), A.T)
     # an aligned column-major design is aliased, not copied: nothing to snapshot
     F = column_major_empty(3000, 50)
     F[:] = A
     Xt = feature_major(F, np.float64)
     assert Xt.unsafe_buffer_pointer() == F.T.ctypes.data
     assert snapshot(Xt) is None
+
+
+def test_a_fingerprint_takes_the_copy_s_sum_before_its_buffer_is_written_over(empty_pool):
+    from xglm._design._arrays import design_checksum
+    from xglm._device import copied_to_pool, restore, snapshot, watch
+
+    rng = np.random.default_rng(3)
+    A = _unaligned(rng.standard_normal((3001, 50)))
+    B = _unaligned(rng.standard_normal((3001, 50)))
+    assert copied_to_pool(A, np.float64) and copied_to_pool(B, np.float64)
+    first = feature_major(A, np.float64)
+    snap = snapshot(first)
+    fp = watch(snap)
+    del first
+    # a buffer a model waits for is not written over while the pool has room
+    second = feature_major(B, np.float64)
+    assert fp.value is None
+    np.testing.assert_array_equal(np.asarray(restore(snap)), A.T)
+    pointer = second.unsafe_buffer_pointer()
+    del second
+    # the buffer nobody waits for is written over first
+    third = feature_major(B, np.float64)
+    assert third.unsafe_buffer_pointer() == pointer
+    assert fp.value is None
+    # with the pool full, the waited-for buffer takes its sum first: the sum of A
+    fourth = feature_major(B, np.float64)
+    assert restore(snap) is None
+    assert fp.value == design_checksum(A)
+    np.testing.assert_array_equal(np.asarray(fourth), B.T)
+    np.testing.assert_array_equal(np.asarray(third), B.T)
+    # a fingerprint nobody holds costs nothing: its buffer is written over unsummed
+    del third, fourth
+    snap = snapshot(feature_major(A, np.float64))
+    gone = watch(snap)
+    del gone
+    feature_major(B, np.float64)
+    feature_major(B, np.float64)
+    assert restore(snap) is None
 
 
 def test_a_fitted_model_does_not_keep_the_fit_s_copy_of_the_design():
@@ -202,7 +260,9 @@ def test_statistics_on_first_use_read_the_fitted_data_or_refuse_a_modified_desig
     m, other = fit(), fit()
     m.deviance_  # noqa: B018
     X[0, 0] += 1.0
-    xglm.GLM(regularizer="Ridge", regularizer_strength=1e-3).fit(X.copy(), y)
+    # two more fits of the same size write over both pooled buffers
+    for _ in range(2):
+        xglm.GLM(regularizer="Ridge", regularizer_strength=1e-3).fit(X.copy(), y)
     with pytest.raises(DesignError) as err:
         m.bse_
     assert str(err.value) == (
@@ -245,3 +305,121 @@ def test_a_fitted_model_with_a_deferred_covariance_pickles_with_every_value():
         np.testing.assert_array_equal(other.predict(X[:50]), m.predict(X[:50]))
         pd_summary = other.summary()
         assert pd_summary.equals(m.summary())
+
+
+# --------------------------------------- a column-major design the fit copies as it is
+def _pooled_design(seed, n=30_000, p=40):
+    """A column-major float64 design that the fit copies into its pool as it is, whose
+    check of its values the fit takes over (see design_from_arrays)."""
+    from xglm._device import copied_to_pool
+
+    rng = np.random.default_rng(seed)
+    X = _unaligned(rng.standard_normal((n, p)))
+    assert copied_to_pool(X, np.float64)
+    y = rng.poisson(np.exp(0.2 * X[:, 0])).astype(float)
+    return X, y
+
+
+_MODELS = {
+    "ridge": lambda: xglm_models().GLM(regularizer="Ridge", regularizer_strength=1e-3),
+    "unpenalized": lambda: xglm_models().GLM(),
+    "lasso": lambda: xglm_models().GLM(regularizer="Lasso", regularizer_strength=1e-3),
+    "lbfgs": lambda: xglm_models().GLM(solver="lbfgs"),
+    "population": lambda: xglm_models().PopulationGLM(),
+}
+
+
+def xglm_models():
+    import xglm
+
+    return xglm
+
+
+@pytest.mark.parametrize("model", list(_MODELS))
+@pytest.mark.parametrize(
+    ("bad", "counts"), [(np.nan, "1 NaN and 0 infinite"), (np.inf, "0 NaN and 1 infinite")]
+)
+def test_a_non_finite_value_of_a_pooled_design_is_reported_as_by_an_up_front_check(
+    model, bad, counts
+):
+    # the Newton solver's scores at the start (or, for the other solvers and the
+    # active-set fits, a check before the fit) report it, with the same message
+    from xglm.errors import DesignError
+
+    X, y = _pooled_design(4)
+    X[7, 3] = bad
+    w = np.ones(len(y))
+    w[7] = 0.0  # a row without weight still counts
+    Y = np.column_stack([y, y[::-1], y]) if model == "population" else y
+    with pytest.raises(DesignError) as err:
+        _MODELS[model]().fit(X, Y, sample_weight=w)
+    assert str(err.value) == (
+        f"X: found {counts} value(s) in column(s) ['x3']; expected finite numbers. Fix: "
+        "remove or impute those rows (formula and labelled input also accept "
+        "na_action='drop')."
+    )
+
+
+def test_a_deferred_check_s_statistics_read_the_copy_or_its_sum(empty_pool):
+    import xglm
+    from xglm._design._arrays import design_checksum
+    from xglm.errors import DesignError
+
+    X, y = _pooled_design(5)
+    total = design_checksum(X)
+
+    def fit(data):
+        return xglm.GLM(regularizer="Ridge", regularizer_strength=1e-3).fit(data, y)
+
+    ref = fit(np.ascontiguousarray(X))  # checked and summed before its fit
+    ref_bse = np.asarray(ref.bse_)
+    m = fit(X)
+    assert "checksum" not in m.design_.extra  # no pass over the design for its sum
+    assert m._statistics_pending is not None
+    other = fit(X)  # m waits for its copy: the pool takes another buffer
+    original = X[0, 0]
+    X[0, 0] += 1.0
+    changed = design_checksum(X)
+    # a fit of the same size writes over the least recently used copy, m's, whose sum
+    # is taken first; other's statistics still read its own copy
+    fit(np.ascontiguousarray(X))
+    np.testing.assert_allclose(np.asarray(other.bse_), ref_bse, rtol=1e-12)
+    assert other.deviance_ == ref.deviance_
+    with pytest.raises(DesignError) as err:
+        m.deviance_  # noqa: B018
+    assert str(err.value) == (
+        f"X: the design was modified in place after fit (its sum changed from {total!r} "
+        f"to {changed!r}); the fit's statistics, computed on first use, need the data the "
+        "model was fitted to. Fix: refit, or pass a copy to fit (X.copy()) when the data "
+        "are modified later."
+    )
+    X[0, 0] = original  # restored: the statistics are those of the reference fit
+    assert m.deviance_ == ref.deviance_
+    np.testing.assert_allclose(np.asarray(m.bse_), ref_bse, rtol=1e-12)
+
+
+@pytest.mark.parametrize("bad", [None, np.nan])
+def test_a_deferred_check_reads_the_design_only_for_a_non_finite_score(
+    bad, monkeypatch, empty_pool
+):
+    # a finite design is neither checked nor summed by a pass of its own: the fit's
+    # copy and the solver's first scores serve; a non-finite one is checked after them
+    import xglm
+    from xglm import _model
+    from xglm._design import _arrays
+
+    calls = []
+    for module, name in [(_model, "check_finite"), (_arrays, "design_checksum")]:
+        original = getattr(module, name)
+        monkeypatch.setattr(
+            module, name, lambda *a, _f=original, _n=name, **kw: calls.append(_n) or _f(*a, **kw)
+        )
+    X, y = _pooled_design(6)
+    if bad is not None:
+        X[11, 0] = bad
+        with pytest.raises(xglm.errors.DesignError):
+            xglm.GLM(regularizer="Ridge", regularizer_strength=1e-3).fit(X, y)
+        assert calls == ["check_finite", "design_checksum"]
+    else:
+        xglm.GLM(regularizer="Ridge", regularizer_strength=1e-3).fit(X, y)
+        assert calls == []

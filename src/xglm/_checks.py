@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._design._arrays import design_checksum
-from ._device import core_arrays, feature_major
+from ._device import Fingerprint, core_arrays, feature_major
 from ._families import Family
 from ._inference import (
     collinear_columns,
@@ -152,14 +152,16 @@ class Checks(NamedTuple):
     family's support. ``info``: the information matrices ``(k, p+1, p+1)`` at the
     solution when the checks computed them, else None. ``qr_cov``: the unscaled
     covariance of the active parameters of every refined neuron, by neuron.
-    ``checksum``: the design's sum at fit time (see :func:`model_statistics`).
+    ``checksum``: the design's sum at fit time, or a
+    :class:`~xglm._device.Fingerprint` that takes it later (see
+    :func:`model_statistics`).
     """
 
     solution: Solution
     boundary: np.ndarray
     info: np.ndarray | None
     qr_cov: dict
-    checksum: float
+    checksum: float | Fingerprint
 
 
 def screen_stride(n: int, p: int, penalty: PenaltyArrays) -> int:
@@ -191,6 +193,7 @@ def fit_checks(
     tol: float = 1e-8,
     distance=None,
     screened=None,
+    checksum=None,
 ) -> Checks:
     """What a fit settles before it returns: whether its means reach the boundary of the
     support, and for smooth fits whose information matrix is computed now (small
@@ -204,12 +207,15 @@ def fit_checks(
     neuron, when the solver gives it (``SolverOutput.boundary_distance``): a fit that
     needs no information matrix now then needs no pass over the design; ``screened``:
     the rank screen at the solution, when the solver gives it (``SolverOutput.screened``,
-    at the stride of :func:`screen_stride`), likewise.
+    at the stride of :func:`screen_stride`), likewise; ``checksum``: what the
+    statistics check the design against (a :class:`~xglm._device.Fingerprint`), when
+    not the design's sum (kept by its check, or computed here).
     """
     n, p = design.X.shape
     l2 = np.asarray(penalty.l2)
     sparse = penalty.has_l1 or penalty.has_group
-    checksum = design.extra.get("checksum")
+    if checksum is None:
+        checksum = design.extra.get("checksum")
     if checksum is None:
         checksum = design_checksum(design.X)
     # the information matrix costs a Gram matrix: computed now when cheap, where it

@@ -6,12 +6,17 @@ for a 160 MB design on one core); JAX can instead alias host memory aligned to 6
 so the transpose is written into such a buffer and aliased. The aliased array keeps its
 host buffer alive; xglm never writes into a buffer while an array uses it.
 
-The last two large buffers are kept and written into again by the next transpose of the
-same size once no array uses them (their reference count tells): a refit then touches no
-fresh memory, whose page faults cost as much as the transpose itself. Each handing out
-of a buffer gets a new token, so a fit can later tell whether its copy of the design is
-still there, unwritten (:func:`snapshot`, :func:`restore`): the statistics computed on
-first use then read it instead of copying the design again.
+The last two large buffers are kept (two of one size when the same design is refitted)
+and written into again by a later transpose of their size once no array uses them
+(their reference count tells): a refit then touches no fresh memory, whose page faults
+cost as much as the transpose itself. Each handing out of a buffer gets a new token, so
+a fit can later tell whether its copy of the design is still there, unwritten
+(:func:`snapshot`, :func:`restore`): the statistics computed on first use then read it
+instead of copying the design again. Otherwise they read the caller's design, which a
+:class:`Fingerprint` checks for modification in place: its sum, taken from the copy
+just before the copy is written over or leaves the pool (:func:`watch`), and only for a
+model that still waits for its statistics. A buffer no model waits for is written over
+first, so refitting a model in a loop (each fit replacing the last) takes no sum at all.
 
 A design that is already column-major (Fortran order: a DataFrame's values, or a design
 xglm built from columns, see :func:`column_major_empty`) needs no transpose: ``X.T`` is
@@ -22,13 +27,23 @@ from __future__ import annotations
 
 import itertools
 import sys
-from collections import OrderedDict
+import weakref
 from typing import NamedTuple
 
 import jax
 import numpy as np
 
-__all__ = ["Snapshot", "column_major_empty", "core_arrays", "feature_major", "restore", "snapshot"]
+__all__ = [
+    "Fingerprint",
+    "Snapshot",
+    "column_major_empty",
+    "copied_to_pool",
+    "core_arrays",
+    "feature_major",
+    "restore",
+    "snapshot",
+    "watch",
+]
 
 _ALIGN = 64
 # rows per block of a transposing copy: a block fits the caches for designs of a few
@@ -37,9 +52,44 @@ _ALIGN = 64
 ROW_BLOCK = 512
 
 
-# size in bytes -> [buffer, token of its last handing out], the most recently used last
-# (see the module docstring)
-_POOL: OrderedDict[int, list] = OrderedDict()
+class Fingerprint:
+    """The sum of a design as fitted (:func:`~xglm._design._arrays.design_checksum`),
+    taken from the fit's own copy in the pool (``snap``, see :func:`snapshot`) when that
+    copy is about to be written over or to leave the pool (see :func:`watch`); ``value``
+    is None until then."""
+
+    __slots__ = ("value", "snap", "__weakref__")
+
+    def __init__(self, snap: Snapshot | None = None, value: float | None = None):
+        self.snap, self.value = snap, value
+
+    def __getstate__(self):
+        # (a copy cannot wait for a buffer of this process: valued now when still due)
+        if self.value is None and self.snap is not None:
+            entry = _find(self.snap.token)
+            if entry is not None:
+                from ._design._arrays import design_checksum
+
+                self.value = design_checksum(_view(entry, self.snap).T)
+        return self.value
+
+    def __setstate__(self, value):
+        self.snap, self.value = None, value
+
+
+class _Entry:
+    """A pooled buffer, the token of its last handing out and the fingerprints that wait
+    for its contents (weak references: a model that is gone needs none)."""
+
+    __slots__ = ("buf", "nbytes", "token", "watchers")
+
+    def __init__(self, nbytes: int):
+        self.buf = np.empty(nbytes, np.uint8)
+        self.nbytes, self.token, self.watchers = nbytes, -1, []
+
+
+# the pooled buffers, the most recently handed out last (see the module docstring)
+_POOL: list[_Entry] = []
 _POOL_SIZE = 2
 _POOL_MIN_BYTES = 1 << 20
 _TOKENS = itertools.count()
@@ -49,37 +99,68 @@ def _refs(buf) -> int:
     return sys.getrefcount(buf)
 
 
+def _is_free(entry: _Entry) -> bool:
+    """Whether no array or computation holds the entry's buffer."""
+    buf = entry.buf
+    return _refs(buf) == _FREE_REFS
+
+
 def _free_refs() -> int:
     """The references a pooled buffer has when nothing else holds it, counted through
-    the same path as in :func:`_buffer` (the pool, a local name, the arguments)."""
-    _POOL[-1] = [np.empty(1, np.uint8), 0]
-    buf = _POOL[-1][0]
-    refs = _refs(buf)
-    del _POOL[-1]
-    return refs
+    the same path as in :func:`_is_free` (the entry, a local name, the arguments)."""
+    entry = _Entry(1)
+    buf = entry.buf
+    return _refs(buf)
 
 
 _FREE_REFS = _free_refs()
 
 
+def _waiting(entry: _Entry) -> list[Fingerprint]:
+    return [fp for fp in (ref() for ref in entry.watchers) if fp is not None and fp.value is None]
+
+
+def _settle(entry: _Entry) -> None:
+    """Give the fingerprints that wait for the entry's contents their value, before the
+    buffer is written over or leaves the pool."""
+    from ._design._arrays import design_checksum
+
+    for fp in _waiting(entry):
+        # the feature-major copy, transposed back: the layout of the column-major
+        # design it was copied from, summed the same way
+        fp.value = design_checksum(_view(entry, fp.snap).T)
+    entry.watchers = []
+
+
 def _buffer(nbytes: int) -> np.ndarray:
+    """A buffer of ``nbytes`` for a transpose or copy of the design: a pooled one that
+    no array uses, preferably one whose contents no model waits for (its fingerprints
+    are otherwise taken first, :func:`_settle`), or a fresh one while the pool has room;
+    the least recently used buffer leaves the pool beyond :data:`_POOL_SIZE`."""
     if nbytes < _POOL_MIN_BYTES:
         return np.empty(nbytes, np.uint8)
-    entry = _POOL.get(nbytes)
-    buf = None if entry is None else entry[0]
-    # an array aliasing the buffer, or a computation still using it, holds a reference;
-    # JAX drops those of deleted arrays on its next dispatch, so one is made first
-    if buf is not None and _refs(buf) != _FREE_REFS:
+    same = [e for e in _POOL if e.nbytes == nbytes]
+    free = [e for e in same if _is_free(e)]
+    if len(free) < len(same):
+        # an array aliasing a buffer, or a computation still using it, holds a
+        # reference; JAX drops those of deleted arrays on its next dispatch
         jax.device_put(np.zeros(1)).block_until_ready()
-        if _refs(buf) != _FREE_REFS:
-            buf = None
-    if buf is None:
-        buf = np.empty(nbytes, np.uint8)
-    _POOL[nbytes] = [buf, next(_TOKENS)]
-    _POOL.move_to_end(nbytes)
+        free = [e for e in same if _is_free(e)]
+    quiet = [e for e in free if not _waiting(e)]
+    if quiet:
+        entry = quiet[0]
+    elif free and len(_POOL) >= _POOL_SIZE:
+        entry = free[0]
+    else:
+        entry = _Entry(nbytes)
+        _POOL.append(entry)
+    _settle(entry)
+    entry.token = next(_TOKENS)
+    _POOL.remove(entry)
+    _POOL.append(entry)
     while len(_POOL) > _POOL_SIZE:
-        _POOL.popitem(last=False)
-    return buf
+        _settle(_POOL.pop(0))
+    return entry.buf
 
 
 def _aligned_empty(shape, dtype, pooled: bool = True) -> np.ndarray:
@@ -107,25 +188,48 @@ def snapshot(arr: jax.Array) -> Snapshot | None:
     """The pooled buffer ``arr`` (from :func:`feature_major`) aliases, or None when it
     aliases the caller's memory or a buffer outside the pool."""
     ptr = arr.unsafe_buffer_pointer()
-    for nbytes, (buf, token) in _POOL.items():
-        start = buf.ctypes.data
-        if start <= ptr and ptr + arr.nbytes <= start + buf.nbytes:
-            return Snapshot(nbytes, token, ptr - start, tuple(arr.shape), np.dtype(arr.dtype))
+    for entry in _POOL:
+        start = entry.buf.ctypes.data
+        if start <= ptr and ptr + arr.nbytes <= start + entry.buf.nbytes:
+            shape, dtype = tuple(arr.shape), np.dtype(arr.dtype)
+            return Snapshot(entry.nbytes, entry.token, ptr - start, shape, dtype)
     return None
+
+
+def _find(token: int) -> _Entry | None:
+    for entry in _POOL:
+        if entry.token == token:
+            return entry
+    return None
+
+
+def _view(entry: _Entry, snap: Snapshot) -> np.ndarray:
+    size = int(np.prod(snap.shape, dtype=np.int64)) * snap.dtype.itemsize
+    return entry.buf[snap.start : snap.start + size].view(snap.dtype).reshape(snap.shape)
 
 
 def restore(snap: Snapshot | None) -> jax.Array | None:
     """The array of :func:`snapshot` again, aliasing the same buffer, when the buffer was
     not handed out since (so holds the same values); otherwise None. While the returned
-    array lives, the buffer is in use and a transpose of its size takes a fresh one."""
-    if snap is None:
+    array lives, the buffer is in use and a transpose of its size takes another one."""
+    entry = None if snap is None else _find(snap.token)
+    if entry is None:
         return None
-    entry = _POOL.get(snap.nbytes)
-    if entry is None or entry[1] != snap.token:
-        return None
-    size = int(np.prod(snap.shape, dtype=np.int64)) * snap.dtype.itemsize
-    view = entry[0][snap.start : snap.start + size].view(snap.dtype).reshape(snap.shape)
-    return jax.device_put(view, may_alias=True)
+    return jax.device_put(_view(entry, snap), may_alias=True)
+
+
+def watch(snap: Snapshot) -> Fingerprint:
+    """A :class:`Fingerprint` of the design copied at ``snap``, valued once its buffer
+    is handed out again or leaves the pool (at once when it already did). A model whose
+    statistics are deferred holds it: while the copy is there the statistics read the
+    copy; afterwards they read the caller's design, checked against this sum. A
+    fingerprint nobody holds costs nothing."""
+    fp = Fingerprint(snap)
+    entry = _find(snap.token)
+    if entry is None:
+        raise RuntimeError("watch: the snapshot's buffer is no longer pooled")
+    entry.watchers.append(weakref.ref(fp))
+    return fp
 
 
 def column_major_empty(n: int, p: int, dtype=np.float64) -> np.ndarray:
@@ -133,6 +237,21 @@ def column_major_empty(n: int, p: int, dtype=np.float64) -> np.ndarray:
     at a 64-byte boundary: a design built into it goes to the solvers without a copy
     (see :func:`feature_major`). Not pooled: the caller keeps it."""
     return _aligned_empty((p, n), dtype, pooled=False).T
+
+
+def copied_to_pool(X: np.ndarray, dtype) -> bool:
+    """Whether :func:`feature_major` copies the column-major float ``X`` as it is (same
+    dtype and layout, not aliasable) into a pooled buffer: its statistics can then be
+    checked against a :class:`Fingerprint` of the copy (see :func:`watch`)."""
+    Xt = X.T
+    return (
+        X.ndim == 2
+        and X.size > 0
+        and X.dtype == np.dtype(dtype)
+        and Xt.flags.c_contiguous
+        and Xt.ctypes.data % _ALIGN != 0
+        and X.nbytes + _ALIGN >= _POOL_MIN_BYTES
+    )
 
 
 def feature_major(X, dtype, block: int = ROW_BLOCK) -> jax.Array:

@@ -17,14 +17,15 @@ import numpy as np
 from . import _results
 from ._checks import Solution, fit_checks, screen_stride
 from ._design import Design, prepare
+from ._design._arrays import check_finite, design_checksum
 from ._design._labelled import check_intercept
 from ._design._tables import by_neuron_label, check_neuron_labels, sample_array
-from ._device import core_arrays, feature_major, snapshot
+from ._device import Fingerprint, core_arrays, feature_major, snapshot, watch
 from ._families import NegativeBinomial, get_family
 from ._negbin import fit_alternating
 from ._outputs import FittedModel
 from ._penalties import get_regularizer
-from ._solvers import fit_arrays, overflow_solver, resolve_solver
+from ._solvers import checks_design, fit_arrays, overflow_solver, resolve_solver
 from ._statistics import model_statistics, scalar_or
 from ._strength import resolve_penalty
 from .errors import (
@@ -255,7 +256,12 @@ class GLM(FittedModel):
         family, reg, kwargs = self._resolved()
         population = self._population
         design, response = prepare(
-            X, y, formula=self.formula, population=population, na_action=self.na_action
+            X,
+            y,
+            formula=self.formula,
+            population=population,
+            na_action=self.na_action,
+            defer_check=self.dtype == "float64",
         )
         check_intercept(design, self.fit_intercept)
         yv = response.y
@@ -288,6 +294,12 @@ class GLM(FittedModel):
         mask = self._feature_mask(design, k, response.neuron_labels)
         solver = resolve_solver(self.solver, penalty, design.layout.n_features)
         overflow = overflow_solver(self.solver, penalty, design.layout.n_features)
+        # a design whose check of its values was left to the fit (see
+        # design_from_arrays) is checked by the Newton solver's scores, or here
+        deferred = design.extra.pop("deferred_check", False)
+        p = design.layout.n_features
+        if deferred and (estimate_alpha or not checks_design(solver, k, n, p, penalty)):
+            deferred = self._check_design(design)
 
         def stopping(name):
             """The solver's tolerance and iteration limit, given or its defaults."""
@@ -346,6 +358,10 @@ class GLM(FittedModel):
         else:
             out = run(family, beta0, b0, from_start)
 
+        if deferred and not np.all(np.asarray(out.design_finite)):
+            # the scores at the start were not finite: a NaN or inf in the design is
+            # reported as by an up-front check (the fit ran one iteration on it)
+            deferred = self._check_design(design)
         if out.overflow is not None and np.any(np.asarray(out.overflow)):
             # the solution outgrew the working sets: the fit was finished by this solver
             solver = overflow
@@ -364,6 +380,14 @@ class GLM(FittedModel):
         )
         # the fitted data and model, as the checks and the statistics take them
         fitted = (design, yv, w, off, mask, family, penalty, k, bool(self.fit_intercept))
+        snap = snapshot(args["X"])
+        checksum = None
+        if deferred:
+            # the sum the statistics check the design against, should they need it
+            # after the fit's copy is gone: taken from that copy when it is written over
+            checksum = (
+                watch(snap) if snap is not None else Fingerprint(value=design_checksum(design.X))
+            )
         checks = fit_checks(
             *fitted,
             solution,
@@ -371,6 +395,7 @@ class GLM(FittedModel):
             tol=tol,
             distance=out.boundary_distance,
             screened=out.screened,
+            checksum=checksum,
         )
         self.family_ = family
         self.regularizer_ = reg
@@ -391,7 +416,7 @@ class GLM(FittedModel):
                 *fitted,
                 checks,
                 extra_params=int(estimate_alpha),
-                snapshot=snapshot(args["X"]),
+                snapshot=snap,
             )
         )
         self._alpha_estimated = estimate_alpha
@@ -427,6 +452,14 @@ class GLM(FittedModel):
                 stacklevel=2,
             )
         return self
+
+    @staticmethod
+    def _check_design(design: Design) -> bool:
+        """Check the design's values now (:class:`DesignError` on a NaN or inf) and
+        keep its sum for the statistics' check (see :func:`model_statistics`); returns
+        False: nothing is left deferred."""
+        design.extra["checksum"] = check_finite(design.X, "X", design.layout.feature_labels)
+        return False
 
     def _weights(self, sample_weight, n, k, design, response=None, family=None):
         w = self._sample_weights(sample_weight, n, k, design)

@@ -18,7 +18,7 @@ import numpy as np
 
 from ._checks import EAGER_INFO_SIZE, Checks, screen_stride
 from ._design._arrays import design_checksum
-from ._device import Snapshot, core_arrays, feature_major, restore
+from ._device import Fingerprint, Snapshot, core_arrays, feature_major, restore
 from ._families import Family
 from ._inference import covariance, fit_statistics, information_of
 from ._penalties import PenaltyArrays
@@ -48,10 +48,14 @@ class ModelStatistics(NamedTuple):
     cov_pending: Callable[[], np.ndarray] | None
 
 
-def _check_unmodified(design, checksum: float, what: str) -> None:
-    """Raise :class:`DesignError` when the design's sum is no longer ``checksum``: the
-    data were modified in place after the fit, before ``what`` (a subject and its verb)
-    was computed from them."""
+def _check_unmodified(design, checksum: float | Fingerprint, what: str) -> None:
+    """Raise :class:`DesignError` when the design's sum is no longer ``checksum`` (or
+    its :class:`~xglm._device.Fingerprint`'s value): the data were modified in place
+    after the fit, before ``what`` (a subject and its verb) was computed from them."""
+    if isinstance(checksum, Fingerprint):
+        if checksum.value is None:  # the fit's copy is read while it is there
+            raise RuntimeError(f"{what} the fit's copy of the design, which is gone unsummed")
+        checksum = checksum.value
     now = design_checksum(design.X)
     if not (now == checksum or (np.isnan(now) and np.isnan(checksum))):
         raise DesignError(

@@ -42,8 +42,9 @@ def is_labelled(obj) -> bool:
     return mod.startswith("pandas") or mod.startswith("xarray")
 
 
-def prepare(X, y, *, formula=None, population=False, na_action="raise"):
-    """Return ``(Design, Response)`` for any supported input."""
+def prepare(X, y, *, formula=None, population=False, na_action="raise", defer_check=False):
+    """Return ``(Design, Response)`` for any supported input (``defer_check``: see
+    :func:`design_from_arrays`)."""
     if formula is not None or is_labelled(X) or (y is not None and is_labelled(y)):
         from ._labelled import prepare_labelled
 
@@ -55,7 +56,7 @@ def prepare(X, y, *, formula=None, population=False, na_action="raise"):
             "y: got None; expected the response (n_samples,) or (n_samples, n_neurons). "
             "Fix: call fit(X, y), or set formula='y ~ ...' and call fit(data)."
         )
-    return design_from_arrays(X), response_from_array(y, population)
+    return design_from_arrays(X, defer_check), response_from_array(y, population)
 
 
 def prepare_new(template: Design, X, *, na_action="raise") -> Design:

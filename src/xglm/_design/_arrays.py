@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .._device import ROW_BLOCK, column_major_empty
+from .._device import ROW_BLOCK, column_major_empty, copied_to_pool
 from ..errors import DesignError, ResponseError
 from ._layout import Layout, flatten_pytree
 
@@ -118,8 +118,14 @@ def check_finite(arr: np.ndarray, what: str, labels=None) -> float | None:
         )
 
 
-def design_from_arrays(X) -> Design:
-    """Build a :class:`Design` from a 2-D array or a pytree of arrays."""
+def design_from_arrays(X, defer_check: bool = False) -> Design:
+    """Build a :class:`Design` from a 2-D array or a pytree of arrays.
+
+    Its values are checked to be finite here, unless ``defer_check`` and the design is
+    a float64 column-major array that the fit copies into its pool as it is
+    (:func:`~xglm._device.copied_to_pool`): the design's ``extra["deferred_check"]``
+    then tells the fit to check them itself (:meth:`GLM.fit`), at no pass of its own.
+    """
     if isinstance(X, (dict, list, tuple)):
         if len(X) == 0:
             raise DesignError(
@@ -166,9 +172,11 @@ def design_from_arrays(X) -> Design:
             "X: got 0 samples; expected at least one row. Fix: pass data with samples, and "
             "check that any slicing or filtering of X kept some rows."
         )
-    total = check_finite(mat, "X", layout.feature_labels)
     if not (mat.flags.c_contiguous or mat.flags.f_contiguous):
-        mat, total = np.ascontiguousarray(mat), None
+        mat = np.ascontiguousarray(mat)
+    if defer_check and copied_to_pool(mat, np.float64):
+        return Design(mat, layout, extra={"deferred_check": True})
+    total = check_finite(mat, "X", layout.feature_labels)
     return Design(mat, layout, extra={} if total is None else {"checksum": total})
 
 

@@ -24,6 +24,7 @@ from ._newton import newton_population
 from ._problem import Problem, SolverOutput
 
 __all__ = [
+    "checks_design",
     "fit_arrays",
     "neuron_batches",
     "neuron_rows",
@@ -112,6 +113,17 @@ def overflow_solver(solver: str | None, penalty: PenaltyArrays, n_features: int)
     (:data:`GROUP_NEWTON_MAX_FEATURES` with a group penalty), FISTA."""
     limit = GROUP_NEWTON_MAX_FEATURES if penalty.has_group else NEWTON_MAX_FEATURES
     return "fista" if solver is None and n_features > limit else "irls"
+
+
+def checks_design(solver: str, k: int | None, n: int, p: int, penalty: PenaltyArrays) -> bool:
+    """Whether :func:`fit_arrays` with this solver returns ``design_finite`` from the
+    scores over every row at its start (the Newton solver, outside the active-set
+    fits): a design with a NaN or inf then runs one iteration and is reported by the
+    flag, so the fit checks the design's values after the solve instead of before it
+    (a pass over the design fewer)."""
+    if solver != "irls":
+        return False
+    return k is not None or active_size(n, p, penalty) is None
 
 
 def _solve_one(prob: Problem, beta0, b0, solver, tol, maxiter):
@@ -208,6 +220,7 @@ def fit_arrays(
         second.objective,
         out.overflow,
         second.boundary_distance,
+        design_finite=out.design_finite,
     )
 
 
@@ -287,7 +300,7 @@ def _fit_arrays_jit(
     if solver == "irls":
         # with from_start the solver replaces T0 by the null start
         T0 = jnp.concatenate([b0[:, None], (beta0 * mask).T], axis=1)
-        T, n_iter, conv, obj, over, distance, screened, *rest = newton_population(
+        T, n_iter, conv, obj, over, distance, screened, finite, *rest = newton_population(
             Xt,
             y,
             w,
@@ -307,7 +320,9 @@ def _fit_arrays_jit(
             switch_info=rows is None,
             start=None if start is None else (start[0][None], start[1][None]),
         )
-        out = SolverOutput(T[:, 1:].T, T[:, 0], n_iter, conv, obj, over, distance, screened)
+        out = SolverOutput(
+            T[:, 1:].T, T[:, 0], n_iter, conv, obj, over, distance, screened, design_finite=finite
+        )
         eta = rest[0][0] if rest else None  # (with_eta: one neuron, see _active)
     else:
         pens = penalty.neuron_major()

@@ -149,14 +149,15 @@ def newton_population(
     neuron, ``(1, n)``; ``M``: ``(k, p)``; penalty arrays
     ``(p, k)``/``(G, k)``; ``T0``: ``(k, p+1)`` starting ``(b, beta)``. A wide L1 or group
     fit runs on working sets (see :func:`working_set`) unless ``working_sets`` is false.
-    Returns ``(T, n_iter, converged, obj, overflow, distance, screened)``, ``obj``
+    Returns ``(T, n_iter, converged, obj, overflow, distance, screened, finite)``, ``obj``
     without the deviance's terms in ``y`` alone; ``overflow`` flags the neurons whose
     solution outgrew their working set (stopped unconverged as soon as it did);
     ``distance`` the means' closest approach to the boundary of the support (None for
     an unbounded mean); with a ``screen`` stride, ``screened`` is what bounds the
     conditioning of the information at the solution
     (:func:`~xglm._solvers._information.information_screen`), neurons last:
-    ``((p+1, p+1, k), (p+1, k))``, else None.
+    ``((p+1, p+1, k), (p+1, k))``, else None; ``finite`` whether every score at the
+    start is finite ``(k,)`` (false whenever the design holds a NaN or inf).
 
     For the active-set fits (:mod:`._active`): ``start``, the linear predictor
     ``(k, n)`` and the scores ``(k, p+1)`` at ``T0`` (see ``scores``), takes ``T0`` as
@@ -770,6 +771,10 @@ def newton_population(
         # the rank screen of the fit's checks, from the same linear predictor
         sub, diag = information_screen(Xt, eta_T, Y, W, M, family, fit_intercept, screen)
         screened = (jnp.moveaxis(sub, 0, -1), jnp.moveaxis(diag, 0, -1))
+    # every score sums a column of the design over every row, so a NaN or inf anywhere
+    # in the design makes its column's score non-finite (inf * 0 is NaN): the fit's
+    # check of the design's values (see GLM.fit) is then left to this flag
+    finite = jnp.all(jnp.isfinite(S0), axis=1)
     if with_eta:
-        return T, iters, conv, F, over, distance, screened, eta_T
-    return T, iters, conv, F, over, distance, screened
+        return T, iters, conv, F, over, distance, screened, finite, eta_T
+    return T, iters, conv, F, over, distance, screened, finite

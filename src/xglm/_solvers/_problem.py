@@ -85,7 +85,10 @@ class SolverOutput(eqx.Module):
     :func:`xglm._solvers.fit_arrays`), what bounds the conditioning of the information
     at the solution, the neurons last: ``((p+1, p+1, k), (p+1, k))``. ``eta``: the
     Newton solver on a design's rows (the active-set fits of :mod:`._active`), the
-    linear predictor at the solution, ``(n,)``.
+    linear predictor at the solution, ``(n,)``. ``design_finite``: the Newton solver,
+    per neuron, whether its scores at the start were finite: false whenever the design
+    holds a NaN or inf (a scan of the design that costs no pass of its own; see
+    :func:`xglm._solvers.checks_design`).
     """
 
     coef: jax.Array
@@ -97,3 +100,4 @@ class SolverOutput(eqx.Module):
     boundary_distance: jax.Array | None = None
     screened: tuple | None = None
     eta: jax.Array | None = None
+    design_finite: jax.Array | None = None
