@@ -68,9 +68,7 @@ class Fingerprint:
         if self.value is None and self.snap is not None:
             entry = _find(self.snap.token)
             if entry is not None:
-                from ._design._arrays import design_checksum
-
-                self.value = design_checksum(_view(entry, self.snap).T)
+                self.value = _copy_sum(entry, self.snap)
         return self.value
 
     def __setstate__(self, value):
@@ -120,15 +118,20 @@ def _waiting(entry: _Entry) -> list[Fingerprint]:
     return [fp for fp in (ref() for ref in entry.watchers) if fp is not None and fp.value is None]
 
 
+def _copy_sum(entry: _Entry, snap: Snapshot) -> float:
+    """The sum of the design copied at ``snap``: the feature-major copy transposed back
+    has the layout of the column-major design it was copied from, so it is summed the
+    same way (:func:`~xglm._design._arrays.design_checksum`, alike at any alignment)."""
+    from ._design._arrays import design_checksum
+
+    return design_checksum(_view(entry, snap).T)
+
+
 def _settle(entry: _Entry) -> None:
     """Give the fingerprints that wait for the entry's contents their value, before the
     buffer is written over or leaves the pool."""
-    from ._design._arrays import design_checksum
-
     for fp in _waiting(entry):
-        # the feature-major copy, transposed back: the layout of the column-major
-        # design it was copied from, summed the same way
-        fp.value = design_checksum(_view(entry, fp.snap).T)
+        fp.value = _copy_sum(entry, fp.snap)
     entry.watchers = []
 
 
@@ -219,8 +222,8 @@ def restore(snap: Snapshot | None) -> jax.Array | None:
 
 
 def watch(snap: Snapshot) -> Fingerprint:
-    """A :class:`Fingerprint` of the design copied at ``snap``, valued once its buffer
-    is handed out again or leaves the pool (at once when it already did). A model whose
+    """A :class:`Fingerprint` of the design copied at ``snap`` (just taken: its buffer
+    is pooled), valued once that buffer is handed out again or leaves the pool. A model whose
     statistics are deferred holds it: while the copy is there the statistics read the
     copy; afterwards they read the caller's design, checked against this sum. A
     fingerprint nobody holds costs nothing."""
