@@ -6,17 +6,18 @@ for a 160 MB design on one core); JAX can instead alias host memory aligned to 6
 so the transpose is written into such a buffer and aliased. The aliased array keeps its
 host buffer alive; xglm never writes into a buffer while an array uses it.
 
-The last two large buffers are kept (two of one size when the same design is refitted)
-and written into again by a later transpose of their size once no array uses them
-(their reference count tells): a refit then touches no fresh memory, whose page faults
-cost as much as the transpose itself. Each handing out of a buffer gets a new token, so
+The last two large buffers (of two sizes) are kept and written into again by the next
+transpose of the same size once no array uses them (their reference count tells): a
+refit then touches no fresh memory, whose page faults cost as much as the transpose
+itself, or far more where the kernel compacts memory for huge pages (a second fresh
+buffer of 160 MB took 0.4 s on the benchmark machine). Each handing out of a buffer gets a new token, so
 a fit can later tell whether its copy of the design is still there, unwritten
 (:func:`snapshot`, :func:`restore`): the statistics computed on first use then read it
 instead of copying the design again. Otherwise they read the caller's design, which a
 :class:`Fingerprint` checks for modification in place: its sum, taken from the copy
 just before the copy is written over or leaves the pool (:func:`watch`), and only for a
-model that still waits for its statistics. A buffer no model waits for is written over
-first, so refitting a model in a loop (each fit replacing the last) takes no sum at all.
+model that still waits for its statistics: a fit whose model read its statistics, or is
+gone, costs no sum at all.
 
 A design that is already column-major (Fortran order: a DataFrame's values, or a design
 xglm built from columns, see :func:`column_major_empty`) needs no transpose: ``X.T`` is
@@ -86,7 +87,8 @@ class _Entry:
         self.nbytes, self.token, self.watchers = nbytes, -1, []
 
 
-# the pooled buffers, the most recently handed out last (see the module docstring)
+# the pooled buffers, one per size, the most recently handed out last (see the module
+# docstring)
 _POOL: list[_Entry] = []
 _POOL_SIZE = 2
 _POOL_MIN_BYTES = 1 << 20
@@ -136,30 +138,27 @@ def _settle(entry: _Entry) -> None:
 
 
 def _buffer(nbytes: int) -> np.ndarray:
-    """A buffer of ``nbytes`` for a transpose or copy of the design: a pooled one that
-    no array uses, preferably one whose contents no model waits for (its fingerprints
-    are otherwise taken first, :func:`_settle`), or a fresh one while the pool has room;
-    the least recently used buffer leaves the pool beyond :data:`_POOL_SIZE`."""
+    """A buffer of ``nbytes`` for a transpose or copy of the design: the pooled one of
+    that size once no array uses it (the fingerprints that wait for its contents are
+    taken first, :func:`_settle`), otherwise a fresh one that replaces it in the pool;
+    the least recently used size leaves the pool beyond :data:`_POOL_SIZE`."""
     if nbytes < _POOL_MIN_BYTES:
         return np.empty(nbytes, np.uint8)
-    same = [e for e in _POOL if e.nbytes == nbytes]
-    free = [e for e in same if _is_free(e)]
-    if len(free) < len(same):
-        # an array aliasing a buffer, or a computation still using it, holds a
-        # reference; JAX drops those of deleted arrays on its next dispatch
+    entry = next((e for e in _POOL if e.nbytes == nbytes), None)
+    # an array aliasing the buffer, or a computation still using it, holds a reference;
+    # JAX drops those of deleted arrays on its next dispatch, so one is made first
+    if entry is not None and not _is_free(entry):
         jax.device_put(np.zeros(1)).block_until_ready()
-        free = [e for e in same if _is_free(e)]
-    quiet = [e for e in free if not _waiting(e)]
-    if quiet:
-        entry = quiet[0]
-    elif free and len(_POOL) >= _POOL_SIZE:
-        entry = free[0]
-    else:
+        if not _is_free(entry):
+            _POOL.remove(entry)
+            _settle(entry)
+            entry = None
+    if entry is None:
         entry = _Entry(nbytes)
-        _POOL.append(entry)
-    _settle(entry)
+    else:
+        _POOL.remove(entry)
+        _settle(entry)
     entry.token = next(_TOKENS)
-    _POOL.remove(entry)
     _POOL.append(entry)
     while len(_POOL) > _POOL_SIZE:
         _settle(_POOL.pop(0))
