@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+import time
 import weakref
 from typing import NamedTuple
 
@@ -92,6 +93,9 @@ class _Entry:
 _POOL: list[_Entry] = []
 _POOL_SIZE = 2
 _POOL_MIN_BYTES = 1 << 20
+# how long a buffer still held is waited for (see _released): at most about 5 ms
+_RELEASE_TRIES = 25
+_RELEASE_WAIT_S = 2e-4
 _TOKENS = itertools.count()
 
 
@@ -137,6 +141,24 @@ def _settle(entry: _Entry) -> None:
     entry.watchers = []
 
 
+def _released(entry: _Entry) -> bool:
+    """Whether the entry's buffer is free, waiting briefly for JAX to let it go.
+
+    An array aliasing the buffer, or a computation still using it, holds a reference.
+    JAX drops those of deleted arrays on a later dispatch, and those of a finished
+    computation's inputs from its runtime's threads, a moment after the computation's
+    results are ready; a fit that follows the last one at once (a refit in a loop) was
+    seen to find the buffer still held about once in ten fits, and a fresh buffer's page
+    faults then cost 0.4 s (see the module docstring) against a wait of well under a
+    millisecond."""
+    for _ in range(_RELEASE_TRIES):
+        if _is_free(entry):
+            return True
+        jax.device_put(np.zeros(1)).block_until_ready()
+        time.sleep(_RELEASE_WAIT_S)
+    return _is_free(entry)
+
+
 def _buffer(nbytes: int) -> np.ndarray:
     """A buffer of ``nbytes`` for a transpose or copy of the design: the pooled one of
     that size once no array uses it (the fingerprints that wait for its contents are
@@ -145,14 +167,10 @@ def _buffer(nbytes: int) -> np.ndarray:
     if nbytes < _POOL_MIN_BYTES:
         return np.empty(nbytes, np.uint8)
     entry = next((e for e in _POOL if e.nbytes == nbytes), None)
-    # an array aliasing the buffer, or a computation still using it, holds a reference;
-    # JAX drops those of deleted arrays on its next dispatch, so one is made first
-    if entry is not None and not _is_free(entry):
-        jax.device_put(np.zeros(1)).block_until_ready()
-        if not _is_free(entry):
-            _POOL.remove(entry)
-            _settle(entry)
-            entry = None
+    if entry is not None and not _released(entry):
+        _POOL.remove(entry)
+        _settle(entry)
+        entry = None
     if entry is None:
         entry = _Entry(nbytes)
     else:
