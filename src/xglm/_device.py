@@ -10,14 +10,14 @@ The last two large buffers (of two sizes) are kept and written into again by the
 transpose of the same size once no array uses them (their reference count tells): a
 refit then touches no fresh memory, whose page faults cost as much as the transpose
 itself, or far more where the kernel compacts memory for huge pages (a second fresh
-buffer of 160 MB took 0.4 s on the benchmark machine). Each handing out of a buffer gets a new token, so
-a fit can later tell whether its copy of the design is still there, unwritten
-(:func:`snapshot`, :func:`restore`): the statistics computed on first use then read it
-instead of copying the design again. Otherwise they read the caller's design, which a
-:class:`Fingerprint` checks for modification in place: its sum, taken from the copy
-just before the copy is written over or leaves the pool (:func:`watch`), and only for a
-model that still waits for its statistics: a fit whose model read its statistics, or is
-gone, costs no sum at all.
+buffer of 160 MB took 0.4 s on the benchmark machine). Each handing out of a buffer
+gets a new token, so a fit can later tell whether its copy of the design is still
+there, unwritten (:func:`snapshot`, :func:`restore`): the statistics computed on first
+use then read it instead of copying the design again. Otherwise they read the caller's
+design, which a :class:`Fingerprint` checks for modification in place: its sum, taken
+from the copy just before the copy is written over or leaves the pool (:func:`watch`),
+and only for a model that still waits for its statistics: a fit whose model read its
+statistics, or is gone, costs no sum at all.
 
 A design that is already column-major (Fortran order: a DataFrame's values, or a design
 xglm built from columns, see :func:`column_major_empty`) needs no transpose: ``X.T`` is
