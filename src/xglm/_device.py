@@ -62,19 +62,8 @@ class Fingerprint:
 
     __slots__ = ("value", "snap", "__weakref__")
 
-    def __init__(self, snap: Snapshot | None = None, value: float | None = None):
-        self.snap, self.value = snap, value
-
-    def __getstate__(self):
-        # (a copy cannot wait for a buffer of this process: valued now when still due)
-        if self.value is None and self.snap is not None:
-            entry = _find(self.snap.token)
-            if entry is not None:
-                self.value = _copy_sum(entry, self.snap)
-        return self.value
-
-    def __setstate__(self, value):
-        self.snap, self.value = None, value
+    def __init__(self, snap: Snapshot):
+        self.snap, self.value = snap, None
 
 
 class _Entry:
@@ -167,15 +156,13 @@ def _buffer(nbytes: int) -> np.ndarray:
     if nbytes < _POOL_MIN_BYTES:
         return np.empty(nbytes, np.uint8)
     entry = next((e for e in _POOL if e.nbytes == nbytes), None)
-    if entry is not None and not _released(entry):
+    if entry is not None:
         _POOL.remove(entry)
-        _settle(entry)
-        entry = None
+        _settle(entry)  # written over, or out of the pool while an array holds it
+        if not _released(entry):
+            entry = None
     if entry is None:
         entry = _Entry(nbytes)
-    else:
-        _POOL.remove(entry)
-        _settle(entry)
     entry.token = next(_TOKENS)
     _POOL.append(entry)
     while len(_POOL) > _POOL_SIZE:

@@ -17,10 +17,10 @@ import numpy as np
 from . import _results
 from ._checks import Solution, fit_checks, screen_stride
 from ._design import Design, prepare
-from ._design._arrays import check_finite, design_checksum
+from ._design._arrays import check_finite
 from ._design._labelled import check_intercept
 from ._design._tables import by_neuron_label, check_neuron_labels, sample_array
-from ._device import Fingerprint, core_arrays, feature_major, snapshot, watch
+from ._device import core_arrays, feature_major, snapshot, watch
 from ._families import NegativeBinomial, get_family
 from ._negbin import fit_alternating
 from ._outputs import FittedModel
@@ -299,7 +299,8 @@ class GLM(FittedModel):
         deferred = design.extra.pop("deferred_check", False)
         p = design.layout.n_features
         if deferred and (estimate_alpha or not checks_design(solver, k, n, p, penalty)):
-            deferred = self._check_design(design)
+            self._check_design(design)
+            deferred = False
 
         def stopping(name):
             """The solver's tolerance and iteration limit, given or its defaults."""
@@ -361,7 +362,8 @@ class GLM(FittedModel):
         if deferred and not np.all(np.asarray(out.design_finite)):
             # the scores at the start were not finite: a NaN or inf in the design is
             # reported as by an up-front check (the fit ran one iteration on it)
-            deferred = self._check_design(design)
+            self._check_design(design)
+            deferred = False
         if out.overflow is not None and np.any(np.asarray(out.overflow)):
             # the solution outgrew the working sets: the fit was finished by this solver
             solver = overflow
@@ -381,13 +383,10 @@ class GLM(FittedModel):
         # the fitted data and model, as the checks and the statistics take them
         fitted = (design, yv, w, off, mask, family, penalty, k, bool(self.fit_intercept))
         snap = snapshot(args["X"])
-        checksum = None
-        if deferred:
-            # the sum the statistics check the design against, should they need it
-            # after the fit's copy is gone: taken from that copy when it is written over
-            checksum = (
-                watch(snap) if snap is not None else Fingerprint(value=design_checksum(design.X))
-            )
+        # the sum the statistics check the design against, should they need it after
+        # the fit's copy is gone: taken from that copy when it is written over (without
+        # a pooled copy, fit_checks takes it now)
+        checksum = watch(snap) if deferred and snap is not None else None
         checks = fit_checks(
             *fitted,
             solution,
@@ -454,10 +453,9 @@ class GLM(FittedModel):
         return self
 
     @staticmethod
-    def _check_design(design: Design) -> bool:
+    def _check_design(design: Design) -> None:
         """Check the design's values now (:class:`DesignError` on a NaN or inf) and
-        keep its sum for the statistics' check (see :func:`model_statistics`); returns
-        False: nothing is left deferred."""
+        keep its sum for the statistics' check (see :func:`model_statistics`)."""
         design.extra["checksum"] = check_finite(design.X, "X", design.layout.feature_labels)
         return False
 
